@@ -1,0 +1,103 @@
+// Builds dist/kosd.mjs and dist/kosctl.mjs: single-file esbuild bundles that run with plain `node`.
+// Native addons are never bundled: their packages are copied beside the bundle into dist/node_modules,
+// keeping only the Linux prebuilds a gateway can use (arm, arm64, x64).
+import { build } from "esbuild";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const dist = path.join(root, "dist");
+const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
+const require = createRequire(path.join(root, "package.json"));
+
+/** Packages with native code: loaded at run time from dist/node_modules. */
+const NATIVE = ["@serialport/bindings-cpp", "epoll", "usocket", "msgpackr-extract"];
+/** Dependencies used only to compile an addon: never needed beside the bundle. */
+const BUILD_ONLY = new Set(["node-gyp", "nan", "node-addon-api"]);
+const PREBUILD_PLATFORMS = ["linux-arm", "linux-arm64", "linux-x64"];
+
+export async function bundle({ quiet = false } = {}) {
+  fs.rmSync(dist, { recursive: true, force: true });
+  fs.mkdirSync(dist, { recursive: true });
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: { kosd: "runtime/host/kosd.ts", kosctl: "runtime/host/kosctl.ts" },
+    outdir: dist,
+    outExtension: { ".js": ".mjs" },
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    external: NATIVE,
+    define: { __KOS_VERSION__: JSON.stringify(pkg.version) },
+    // CommonJS dependencies call require(); give the ESM bundle one.
+    banner: {
+      js: "#!/usr/bin/env node\nimport { createRequire as __kosCreateRequire } from 'node:module';\nconst require = __kosCreateRequire(import.meta.url);",
+    },
+    legalComments: "none",
+    minify: false,
+    sourcemap: false,
+    metafile: true,
+    logLevel: quiet ? "silent" : "warning",
+  });
+  for (const name of ["kosd.mjs", "kosctl.mjs"]) fs.chmodSync(path.join(dist, name), 0o755);
+  const copied = new Set();
+  for (const name of NATIVE) copyPackage(name, copied);
+  if (!quiet) {
+    for (const [file, info] of Object.entries(result.metafile.outputs)) {
+      process.stdout.write(`${path.relative(root, file)}  ${(info.bytes / 1024).toFixed(0)} KiB\n`);
+    }
+    process.stdout.write(`native packages beside the bundle: ${[...copied].join(", ") || "none"}\n`);
+  }
+  return result;
+}
+
+/** Copies an installed package (and its runtime dependencies) into dist/node_modules. */
+function copyPackage(name, copied) {
+  if (copied.has(name)) return;
+  let manifest;
+  try {
+    manifest = require.resolve(`${name}/package.json`);
+  } catch {
+    return; // optional native package not installed on this machine
+  }
+  copied.add(name);
+  const from = path.dirname(manifest);
+  const to = path.join(dist, "node_modules", name);
+  fs.cpSync(from, to, {
+    recursive: true,
+    filter: (src) => {
+      const rel = path.relative(from, src);
+      if (rel.startsWith("prebuilds" + path.sep)) {
+        const platform = rel.split(path.sep)[1];
+        return PREBUILD_PLATFORMS.includes(platform);
+      }
+      return !/^(src|test|docs?|\.github|build\/Release\/obj\.target)(\/|$)/.test(rel);
+    },
+  });
+  const deps = JSON.parse(fs.readFileSync(manifest, "utf8")).dependencies ?? {};
+  for (const dep of Object.keys(deps)) {
+    if (BUILD_ONLY.has(dep)) continue;
+    copyPackageFrom(dep, from, copied);
+  }
+}
+
+function copyPackageFrom(name, fromDir, copied) {
+  if (copied.has(name)) return;
+  let manifest;
+  try {
+    manifest = createRequire(path.join(fromDir, "package.json")).resolve(`${name}/package.json`);
+  } catch {
+    return;
+  }
+  copied.add(name);
+  fs.cpSync(path.dirname(manifest), path.join(dist, "node_modules", name), { recursive: true });
+  const deps = JSON.parse(fs.readFileSync(manifest, "utf8")).dependencies ?? {};
+  for (const dep of Object.keys(deps)) if (!BUILD_ONLY.has(dep)) copyPackageFrom(dep, path.dirname(manifest), copied);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await bundle();
+}

@@ -1,0 +1,38 @@
+// kosctl: the operator's tool. One subcommand per concern; each parses its own options.
+import { CliError, runMain } from "./cli.js";
+import { idCommand } from "./kosctl-id.js";
+import { portsCommand } from "./kosctl-ports.js";
+import { VERSION } from "./version.js";
+
+const HELP = `usage: kosctl <command> [options]
+
+commands:
+  id       identities: generate, show, import/export, sign/verify, encrypt/decrypt, hash names
+  ports    list serial ports (where RNode radios show up)
+  version  print the version
+
+Run "kosctl <command> --help" for a command's options.
+`;
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  id: idCommand,
+  ports: portsCommand,
+  version: async () => {
+    process.stdout.write(`kosctl ${VERSION}\n`);
+    return 0;
+  },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    process.stdout.write(HELP);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === "--version") return COMMANDS["version"]!([]);
+  const command = COMMANDS[name];
+  if (command === undefined) throw new CliError(`unknown command "${name}" (see kosctl --help)`, 2);
+  return command(rest);
+}
+
+void runMain("kosctl", () => main(process.argv.slice(2)));

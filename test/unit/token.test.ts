@@ -1,0 +1,60 @@
+// Token (Fernet without version/timestamp) and HKDF behaviour.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as nc from "node:crypto";
+import { seededRandom } from "../../runtime/core/ports.js";
+import { Token } from "../../runtime/crypto/token.js";
+import { hkdf, hmacSha256 } from "../../runtime/crypto/hashes.js";
+import { concat } from "../../runtime/core/bytes.js";
+
+const rng = seededRandom(2);
+
+test("64-byte keys use AES-256 with the second half as cipher key and the first as HMAC key", () => {
+  const key = rng.bytes(64);
+  const iv = rng.bytes(16);
+  const pt = rng.bytes(50);
+  const token = new Token(key).encrypt(pt, rng, iv);
+  const c = nc.createCipheriv("aes-256-cbc", key.subarray(32), iv);
+  const body = concat(iv, c.update(pt), c.final());
+  assert.deepEqual(token, concat(body, hmacSha256(key.subarray(0, 32), body)));
+});
+
+test("32-byte keys select AES-128 and round-trip", () => {
+  const t = new Token(rng.bytes(32));
+  const pt = rng.bytes(33);
+  const res = t.decrypt(t.encrypt(pt, rng));
+  assert.ok(res.ok);
+  assert.deepEqual(res.value, pt);
+});
+
+test("keys of other sizes are refused", () => {
+  assert.throws(() => new Token(new Uint8Array(48)), RangeError);
+});
+
+test("decrypt rejects bad MAC, bad length and bad padding with reasons", () => {
+  const key = rng.bytes(64);
+  const t = new Token(key);
+  const tok = t.encrypt(rng.bytes(20), rng);
+  const badMac = tok.slice();
+  badMac[badMac.length - 1]! ^= 1;
+  assert.deepEqual(t.decrypt(badMac), { ok: false, reason: "bad-mac" });
+  assert.equal(t.decrypt(tok.subarray(0, 47)).ok, false);
+  assert.equal(t.decrypt(tok.subarray(0, tok.length - 1)).ok, false);
+  // A correctly MACed token whose plaintext padding is wrong (only a key holder can make one).
+  const iv = rng.bytes(16);
+  const c = nc.createCipheriv("aes-256-cbc", key.subarray(32), iv);
+  c.setAutoPadding(false);
+  const body = concat(iv, c.update(new Uint8Array(16).fill(0)), c.final());
+  const forged = concat(body, hmacSha256(key.subarray(0, 32), body));
+  assert.equal(t.decrypt(forged).ok, false);
+});
+
+test("hkdf with no salt equals RFC 5869 with a zero salt", () => {
+  const ikm = rng.bytes(32);
+  const a = hkdf(64, ikm, null);
+  const b = hkdf(64, ikm, new Uint8Array(32));
+  assert.deepEqual(a, b);
+  assert.equal(hkdf(100, ikm, rng.bytes(16)).length, 100);
+  assert.throws(() => hkdf(0, ikm, null), RangeError);
+  assert.throws(() => hkdf(32, new Uint8Array(0), null), RangeError);
+});
