@@ -4,13 +4,11 @@
 import { build } from "esbuild";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dist = path.join(root, "dist");
 const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
-const require = createRequire(path.join(root, "package.json"));
 
 /** Packages with native code: loaded at run time from dist/node_modules. */
 const NATIVE = ["@serialport/bindings-cpp", "epoll", "usocket", "msgpackr-extract"];
@@ -57,12 +55,8 @@ export async function bundle({ quiet = false } = {}) {
 /** Copies an installed package (and its runtime dependencies) into dist/node_modules. */
 function copyPackage(name, copied) {
   if (copied.has(name)) return;
-  let manifest;
-  try {
-    manifest = require.resolve(`${name}/package.json`);
-  } catch {
-    return; // optional native package not installed on this machine
-  }
+  const manifest = findPackageDir(name, root);
+  if (manifest === null) return; // optional native package not installed on this machine
   copied.add(name);
   const from = path.dirname(manifest);
   const to = path.join(dist, "node_modules", name);
@@ -84,14 +78,19 @@ function copyPackage(name, copied) {
   }
 }
 
+/** Finds an installed package the way Node does: node_modules folders from `fromDir` upwards. */
+function findPackageDir(name, fromDir) {
+  for (let dir = fromDir; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, "node_modules", name, "package.json");
+    if (fs.existsSync(candidate)) return candidate;
+    if (path.dirname(dir) === dir) return null;
+  }
+}
+
 function copyPackageFrom(name, fromDir, copied) {
   if (copied.has(name)) return;
-  let manifest;
-  try {
-    manifest = createRequire(path.join(fromDir, "package.json")).resolve(`${name}/package.json`);
-  } catch {
-    return;
-  }
+  const manifest = findPackageDir(name, fromDir);
+  if (manifest === null) throw new Error(`bundle: dependency ${name} of a native package is not installed`);
   copied.add(name);
   fs.cpSync(path.dirname(manifest), path.join(dist, "node_modules", name), { recursive: true });
   const deps = JSON.parse(fs.readFileSync(manifest, "utf8")).dependencies ?? {};

@@ -18,14 +18,32 @@ export interface Logger {
 
 export const systemClock: Clock = { nowMs: () => Date.now() };
 
-/** The operating system's CSPRNG. */
-export const cryptoRandom: RandomSource = {
-  bytes(length: number): Uint8Array {
-    const out = new Uint8Array(length);
-    randomFillSync(out);
-    return out;
-  },
-};
+/**
+ * The operating system's CSPRNG, drawn 4 KiB at a time: one getrandom() call per IV costs more than the
+ * AES and HMAC of a whole packet. Bytes handed out are never handed out again.
+ */
+export const cryptoRandom: RandomSource = (() => {
+  const POOL = 4096;
+  const pool = new Uint8Array(POOL);
+  let used = POOL;
+  return {
+    bytes(length: number): Uint8Array {
+      if (length > POOL / 4) {
+        const out = new Uint8Array(length);
+        randomFillSync(out);
+        return out;
+      }
+      if (used + length > POOL) {
+        randomFillSync(pool);
+        used = 0;
+      }
+      const out = pool.slice(used, used + length);
+      pool.fill(0, used, used + length);
+      used += length;
+      return out;
+    },
+  };
+})();
 
 /**
  * A seeded deterministic source (xoshiro128**) for simulation and tests. Never for keys in production.

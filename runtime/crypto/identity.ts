@@ -14,6 +14,7 @@ import {
   ed25519PublicKey,
   ed25519Sign,
   ed25519Verify,
+  ed25519VerifyAsync,
   rawPublicOf,
   x25519Exchange,
   x25519PrivateKey,
@@ -99,6 +100,12 @@ export class Identity {
   verify(signature: Bytes, message: Bytes): boolean {
     if (this.#edPublic === undefined) this.#edPublic = ed25519PublicKey(this.signingPublicKey);
     return ed25519Verify(this.#edPublic, signature, message);
+  }
+
+  /** As verify, on the thread pool (see ed25519VerifyAsync). */
+  verifyAsync(signature: Bytes, message: Bytes): Promise<boolean> {
+    if (this.#edPublic === undefined) this.#edPublic = ed25519PublicKey(this.signingPublicKey);
+    return ed25519VerifyAsync(this.#edPublic, signature, message);
   }
 
   /** Encrypts for this identity: ephemeral public key (32) || token. */

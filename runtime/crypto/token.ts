@@ -1,7 +1,13 @@
 // Reticulum's Token: Fernet without version and timestamp. iv(16) || AES-CBC(PKCS7(plaintext)) || HMAC-SHA256.
 // A 64-byte key is HMAC key (32) || AES-256 key (32); a 32-byte key selects AES-128 the same way.
+//
+// Speed: creating an OpenSSL cipher context costs more than encrypting a packet, and a Token lives as long
+// as its key (a link's lifetime). So each Token keeps one CBC encryptor and one decryptor running forever,
+// and steers their chaining state: CBC feeds the previous ciphertext block into the next, so XOR-ing the
+// first block with (previous block ^ wanted IV) makes the running context compute exactly
+// E(P1 ^ IV), E(P2 ^ C1), ... as a fresh context with that IV would. The bytes are identical.
 import * as nc from "node:crypto";
-import { concat, equalConstantTime, view, type Bytes } from "../core/bytes.js";
+import { equalConstantTime, view, type Bytes } from "../core/bytes.js";
 import { AES_BLOCK, TOKEN_OVERHEAD } from "../core/limits.js";
 import { err, ok, type Result } from "../core/result.js";
 import type { RandomSource } from "../core/ports.js";
@@ -9,11 +15,16 @@ import { hmacSha256 } from "./hashes.js";
 
 const IV_LENGTH = 16;
 const MAC_LENGTH = 32;
+const ZERO_IV = new Uint8Array(IV_LENGTH);
 
 export class Token {
   private readonly signingKey: Bytes;
   private readonly encryptionKey: Bytes;
   private readonly cipher: "aes-128-cbc" | "aes-256-cbc";
+  #encryptor: nc.Cipher | null = null;
+  #encryptorLast = new Uint8Array(AES_BLOCK);
+  #decryptor: nc.Decipher | null = null;
+  #decryptorLast = new Uint8Array(AES_BLOCK);
 
   constructor(key: Bytes) {
     if (key.length === 64) {
@@ -33,9 +44,28 @@ export class Token {
   encrypt(plaintext: Bytes, random: RandomSource, fixedIv?: Bytes): Bytes {
     const iv = fixedIv ?? random.bytes(IV_LENGTH);
     if (iv.length !== IV_LENGTH) throw new RangeError("token IV must be 16 bytes");
-    const c = nc.createCipheriv(this.cipher, this.encryptionKey, iv);
-    const body = concat(iv, view(c.update(plaintext)), view(c.final()));
-    return concat(body, hmacSha256(this.signingKey, body));
+    const pad = AES_BLOCK - (plaintext.length % AES_BLOCK);
+    const out = new Uint8Array(IV_LENGTH + plaintext.length + pad + MAC_LENGTH);
+    out.set(iv, 0);
+    const block = out.subarray(IV_LENGTH, IV_LENGTH + plaintext.length + pad);
+    block.set(plaintext, 0);
+    block.fill(pad, plaintext.length);
+    if (this.#encryptor === null) {
+      this.#encryptor = nc.createCipheriv(this.cipher, this.encryptionKey, ZERO_IV).setAutoPadding(false);
+      this.#encryptorLast.fill(0);
+    }
+    const last = this.#encryptorLast;
+    for (let i = 0; i < AES_BLOCK; i++) block[i]! ^= iv[i]! ^ last[i]!;
+    const ct = this.#encryptor.update(block);
+    if (ct.length !== block.length) {
+      this.#encryptor = null; // never expected with padding off; start afresh rather than drift
+      throw new Error("cipher returned a partial block");
+    }
+    block.set(ct);
+    last.set(block.subarray(block.length - AES_BLOCK));
+    const body = out.subarray(0, IV_LENGTH + block.length);
+    out.set(hmacSha256(this.signingKey, body), body.length);
+    return out;
   }
 
   /** Decrypts a token from the wire; a bad MAC or padding is a result, not an exception. */
@@ -47,9 +77,20 @@ export class Token {
     const mac = token.subarray(token.length - MAC_LENGTH);
     if (!equalConstantTime(mac, hmacSha256(this.signingKey, body))) return err("bad-mac");
     if (body.length === IV_LENGTH) return err("bad-length", "token without ciphertext");
-    const d = nc.createDecipheriv(this.cipher, this.encryptionKey, body.subarray(0, IV_LENGTH));
-    d.setAutoPadding(false);
-    const padded = concat(view(d.update(body.subarray(IV_LENGTH))), view(d.final()));
+    const iv = body.subarray(0, IV_LENGTH);
+    const ct = body.subarray(IV_LENGTH);
+    if (this.#decryptor === null) {
+      this.#decryptor = nc.createDecipheriv(this.cipher, this.encryptionKey, ZERO_IV).setAutoPadding(false);
+      this.#decryptorLast.fill(0);
+    }
+    const padded = view(this.#decryptor.update(ct));
+    if (padded.length !== ct.length) {
+      this.#decryptor = null;
+      return err("bad-length", "cipher returned a partial block");
+    }
+    const last = this.#decryptorLast;
+    for (let i = 0; i < AES_BLOCK; i++) padded[i]! ^= last[i]! ^ iv[i]!;
+    last.set(ct.subarray(ct.length - AES_BLOCK));
     // The reference strips the number of bytes the last byte names and only refuses values above the
     // block size; we refuse 0 and inconsistent padding as well, which no honest sender produces.
     const n = padded[padded.length - 1]!;
@@ -58,3 +99,9 @@ export class Token {
     return ok(padded.subarray(0, padded.length - n));
   }
 }
+
+/** One-shot token use for per-message keys (identity encryption): no point keeping contexts alive. */
+export function tokenEncryptOnce(key: Bytes, plaintext: Bytes, random: RandomSource, fixedIv?: Bytes): Bytes {
+  return new Token(key).encrypt(plaintext, random, fixedIv);
+}
+

@@ -64,10 +64,10 @@ export async function runMain(name: string, main: () => Promise<number | void>):
     if (typeof code === "number") process.exitCode = code;
   } catch (e) {
     if (e instanceof CliError) {
-      process.stderr.write(`${name}: ${e.message}\n`);
+      process.stderr.write(`${name}: ${e.message.split("\n")[0]}\n`);
       process.exitCode = e.exitCode;
     } else {
-      const msg = e instanceof Error ? e.message : String(e);
+      const msg = (e instanceof Error ? e.message : String(e)).split("\n")[0];
       process.stderr.write(`${name}: internal error: ${msg}\n`);
       if (process.env["KOS_DEBUG"]) process.stderr.write(`${(e as Error).stack ?? ""}\n`);
       process.exitCode = 70;

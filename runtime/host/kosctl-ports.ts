@@ -36,7 +36,7 @@ export async function listPorts(): Promise<PortInfo[]> {
   try {
     ({ SerialPort } = await import("serialport"));
   } catch (e) {
-    throw new CliError(`serialport is not available: ${(e as Error).message}`);
+    throw new CliError(`serialport is not available: ${firstLine((e as Error).message)}`);
   }
   try {
     return (await SerialPort.list()) as PortInfo[];
@@ -65,4 +65,8 @@ function hasDriver(name: string): boolean {
   } catch {
     return false;
   }
+}
+
+function firstLine(text: string): string {
+  return text.split("\n")[0] ?? text;
 }

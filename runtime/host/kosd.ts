@@ -41,23 +41,33 @@ async function main(argv: string[]): Promise<number> {
   const dataDir = flagString(args, "data-dir") ?? defaultDataDir();
   const { identity, created, file } = loadOrCreateIdentity(dataDir, cryptoRandom);
   log.log("info", created ? "created node identity" : "loaded node identity", { file });
-  process.stdout.write(
-    `kosd ${VERSION} node <${toHex(identity.hash)}> data ${dataDir}\n` +
-      `no interfaces configured; running until SIGINT/SIGTERM\n`,
-  );
-  log.log("info", "kosd ready", { identity: toHex(identity.hash), startupMs: Math.round(performance.now() - startedAt) });
 
-  return await new Promise<number>((resolve) => {
+  // Signal handlers go in before the ready line: a supervisor may signal the moment it reads it.
+  const stopped = new Promise<number>((resolve) => {
     // A timer keeps the event loop alive; it is also where periodic jobs will run.
     const tick = setInterval(() => undefined, 60_000);
+    let stopping = false;
     const stop = (signal: string): void => {
+      if (stopping) {
+        // A second signal while shutting down: the operator insists.
+        log.log("warn", "kosd forced to stop", { signal });
+        process.exit(130);
+      }
+      stopping = true;
       clearInterval(tick);
       log.log("info", "kosd stopping", { signal });
       resolve(0);
     };
-    process.once("SIGINT", () => stop("SIGINT"));
-    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGINT"));
+    process.on("SIGTERM", () => stop("SIGTERM"));
   });
+
+  log.log("info", "kosd ready", { identity: toHex(identity.hash), startupMs: Math.round(performance.now() - startedAt) });
+  process.stdout.write(
+    `kosd ${VERSION} node <${toHex(identity.hash)}> data ${dataDir}\n` +
+      `no interfaces configured; running until SIGINT/SIGTERM\n`,
+  );
+  return await stopped;
 }
 
 void runMain("kosd", () => main(process.argv.slice(2)));
