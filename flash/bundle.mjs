@@ -7,7 +7,9 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const dist = path.join(root, "dist");
+const finalDist = path.join(root, "dist");
+// Build beside dist/ and swap it in at the end, so a running kosd/kosctl never sees a half-built tree.
+let dist = finalDist;
 const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
 
 /** Packages with native code: loaded at run time from dist/node_modules. */
@@ -17,8 +19,7 @@ const BUILD_ONLY = new Set(["node-gyp", "nan", "node-addon-api"]);
 const PREBUILD_PLATFORMS = ["linux-arm", "linux-arm64", "linux-x64"];
 
 export async function bundle({ quiet = false } = {}) {
-  fs.rmSync(dist, { recursive: true, force: true });
-  fs.mkdirSync(dist, { recursive: true });
+  dist = fs.mkdtempSync(path.join(root, ".dist-build-"));
   const result = await build({
     absWorkingDir: root,
     entryPoints: { kosd: "runtime/host/kosd.ts", kosctl: "runtime/host/kosctl.ts" },
@@ -43,9 +44,14 @@ export async function bundle({ quiet = false } = {}) {
   for (const name of ["kosd.mjs", "kosctl.mjs"]) fs.chmodSync(path.join(dist, name), 0o755);
   const copied = new Set();
   for (const name of NATIVE) copyPackage(name, copied);
+  const old = `${finalDist}.old-${process.pid}`;
+  if (fs.existsSync(finalDist)) fs.renameSync(finalDist, old);
+  fs.renameSync(dist, finalDist);
+  fs.rmSync(old, { recursive: true, force: true });
+  dist = finalDist;
   if (!quiet) {
     for (const [file, info] of Object.entries(result.metafile.outputs)) {
-      process.stdout.write(`${path.relative(root, file)}  ${(info.bytes / 1024).toFixed(0)} KiB\n`);
+      process.stdout.write(`dist/${path.basename(file)}  ${(info.bytes / 1024).toFixed(0)} KiB\n`);
     }
     process.stdout.write(`native packages beside the bundle: ${[...copied].join(", ") || "none"}\n`);
   }
