@@ -138,12 +138,21 @@ export function validateAnnounce(packet: Packet): Result<ValidAnnounce> {
  * The same validation with the signature checked on libuv's thread pool: a host validating a burst of
  * announces keeps one in flight per core. Use from the host's I/O shell; pure cores use validateAnnounce.
  */
-export async function validateAnnounceAsync(packet: Packet): Promise<Result<ValidAnnounce>> {
+export async function validateAnnounceAsync(packet: Packet, verifier?: SignatureVerifier): Promise<Result<ValidAnnounce>> {
   const pre = prepareAnnounce(packet);
   if (!pre.ok) return pre;
   const { announce, identity } = pre.value;
-  if (!(await identity.verifyAsync(announce.signature, announceSignedData(announce)))) return err("bad-signature", "announce signature");
+  const signed = announceSignedData(announce);
+  const valid = verifier
+    ? await verifier.verify(identity.signingPublicKey, announce.signature, signed)
+    : await identity.verifyAsync(announce.signature, signed);
+  if (!valid) return err("bad-signature", "announce signature");
   return ok({ ...announce, identity, emittedAtS: announceTimestampS(announce.randomHash) });
+}
+
+/** Something that checks Ed25519 signatures off the event loop (VerifyPool in runtime/crypto). */
+export interface SignatureVerifier {
+  verify(publicKey: Bytes, signature: Bytes, message: Bytes): Promise<boolean>;
 }
 
 /** Every check but the signature: header sanity, structure, and the destination hash. */

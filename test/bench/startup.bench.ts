@@ -48,8 +48,8 @@ function readRssMiB(pid: number): number {
 }
 
 export async function benchStartup(repoRoot: string, reference: ReferenceEnv, runs = 5): Promise<Figure[]> {
-  const kosd = path.join(repoRoot, "dist", "kosd.mjs");
-  if (!fs.existsSync(kosd)) throw new Error("dist/kosd.mjs missing: run npm run build");
+  const kosd = path.join(repoRoot, "dist", "kosd.cjs");
+  if (!fs.existsSync(kosd)) throw new Error("dist/kosd.cjs missing: run npm run build");
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kos-bench-"));
   try {
     const ours: Run[] = [];
@@ -74,7 +74,7 @@ export async function benchStartup(repoRoot: string, reference: ReferenceEnv, ru
         refs.push(await runDaemon("python3", args, reference.env, /Started rnsd/, 3000));
       }
     }
-    const bundleKiB = (fs.statSync(kosd).size + fs.statSync(path.join(repoRoot, "dist", "kosctl.mjs")).size) / 1024;
+    const bundleKiB = (fs.statSync(kosd).size + fs.statSync(path.join(repoRoot, "dist", "kosctl.cjs")).size) / 1024;
     const f = (xs: Run[], k: keyof Run): number | undefined => (xs.length ? median(xs.map((r) => r[k])) : undefined);
     const refStart = f(refs, "readyMs");
     const refRss = f(refs, "rssMiB");

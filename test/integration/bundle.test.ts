@@ -14,9 +14,9 @@ test("dist/ copied elsewhere runs kosctl and kosd and loads the serialport bindi
   fs.cpSync(path.join(REPO_ROOT, "dist"), dir, { recursive: true });
   const run = (file: string, args: string[]) =>
     spawnSync(process.execPath, [path.join(dir, file), ...args], { cwd: dir, encoding: "utf8", timeout: 20_000, env: { ...process.env, NODE_PATH: "" } });
-  assert.match(run("kosctl.mjs", ["--version"]).stdout, /^kosctl \d/);
-  assert.match(run("kosd.mjs", ["--version"]).stdout, /^kosd \d/);
-  const ports = run("kosctl.mjs", ["ports", "--json"]);
+  assert.match(run("kosctl.cjs", ["--version"]).stdout, /^kosctl \d/);
+  assert.match(run("kosd.cjs", ["--version"]).stdout, /^kosd \d/);
+  const ports = run("kosctl.cjs", ["ports", "--json"]);
   assert.equal(ports.status, 0, ports.stderr);
   assert.ok(Array.isArray(JSON.parse(ports.stdout)));
   // Only Linux prebuilds travel with the bundle.
@@ -28,9 +28,9 @@ test("dist/ copied elsewhere runs kosctl and kosd and loads the serialport bindi
 });
 
 test("the bundles are single files that start with a node shebang", () => {
-  for (const f of ["kosd.mjs", "kosctl.mjs"]) {
+  for (const f of ["kosd.cjs", "kosctl.cjs"]) {
     const text = fs.readFileSync(path.join(REPO_ROOT, "dist", f), "utf8");
     assert.ok(text.startsWith("#!/usr/bin/env node\n"));
-    assert.doesNotMatch(text, /from ["']\.\.?\//, "no relative imports left");
+    assert.doesNotMatch(text, /require\(["']\.\.?\//, "no relative requires left");
   }
 });

@@ -1,4 +1,4 @@
-// Integration tests for `kosctl id`: spawn the bundled CLI (dist/kosctl.mjs, built by `npm run build`)
+// Integration tests for `kosctl id`: spawn the bundled CLI (dist/kosctl.cjs, built by `npm run build`)
 // and check its output against the runtime computed in-process and against known answers produced by
 // the reference implementation (RNS 1.4.2).
 import { test } from "node:test";
@@ -13,7 +13,7 @@ import { Identity } from "../../runtime/crypto/identity.js";
 import { ratchetPublicKey } from "../../runtime/crypto/ratchet.js";
 import { destinationHashOf, nameHashOf } from "../../runtime/wire/destination.js";
 
-const CLI = path.join(process.cwd(), "dist", "kosctl.mjs");
+const CLI = path.join(process.cwd(), "dist", "kosctl.cjs");
 const VECTORS = path.join(process.cwd(), "test", "vectors", "rns-1.4.2-identities.json");
 const SPAWN_TIMEOUT_MS = 30_000;
 

@@ -9,7 +9,7 @@ import { REPO_ROOT } from "../helpers.js";
 import { Identity } from "../../runtime/crypto/identity.js";
 import { toHex } from "../../runtime/core/bytes.js";
 
-const KOSD = path.join(REPO_ROOT, "dist", "kosd.mjs");
+const KOSD = path.join(REPO_ROOT, "dist", "kosd.cjs");
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kosd-test-"));
