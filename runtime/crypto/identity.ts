@@ -20,7 +20,7 @@ import {
   x25519PrivateKey,
   x25519PublicKey,
 } from "./keys.js";
-import { Token } from "./token.js";
+import { tokenDecryptOnce, tokenEncryptOnce } from "./token.js";
 import { ratchetIdOf, ratchetPublicKey } from "./ratchet.js";
 
 export const DERIVED_KEY_LENGTH = 64;
@@ -122,8 +122,8 @@ export class Identity {
     const ephemeral = x25519PrivateKey(options.ephemeralPrivateKey ?? random.bytes(HALF_KEY_LENGTH));
     const shared = x25519Exchange(ephemeral, target);
     if (shared === null) throw new RangeError("key exchange with the identity's key failed");
-    const token = new Token(hkdf(DERIVED_KEY_LENGTH, shared, this.hash));
-    return concat(rawPublicOf(ephemeral), token.encrypt(plaintext, random, options.iv));
+    const key = hkdf(DERIVED_KEY_LENGTH, shared, this.hash);
+    return concat(rawPublicOf(ephemeral), tokenEncryptOnce(key, plaintext, random, options.iv));
   }
 
   /**
@@ -139,13 +139,13 @@ export class Identity {
     for (const r of ratchets) {
       const shared = x25519Exchange(x25519PrivateKey(r), peer);
       if (shared === null) continue;
-      const res = new Token(hkdf(DERIVED_KEY_LENGTH, shared, this.hash)).decrypt(body);
+      const res = tokenDecryptOnce(hkdf(DERIVED_KEY_LENGTH, shared, this.hash), body);
       if (res.ok) return ok({ plaintext: res.value, ratchetId: ratchetIdOf(ratchetPublicKey(r)) });
     }
     if (enforceRatchets) return err("bad-mac", "no ratchet decrypted the token");
     const shared = x25519Exchange(this.#xPrivate, peer);
     if (shared === null) return err("bad-key", "key exchange failed");
-    const res = new Token(hkdf(DERIVED_KEY_LENGTH, shared, this.hash)).decrypt(body);
+    const res = tokenDecryptOnce(hkdf(DERIVED_KEY_LENGTH, shared, this.hash), body);
     return res.ok ? ok({ plaintext: res.value, ratchetId: null }) : res;
   }
 }

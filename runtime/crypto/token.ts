@@ -91,17 +91,52 @@ export class Token {
     const last = this.#decryptorLast;
     for (let i = 0; i < AES_BLOCK; i++) padded[i]! ^= last[i]! ^ iv[i]!;
     last.set(ct.subarray(ct.length - AES_BLOCK));
-    // The reference strips the number of bytes the last byte names and only refuses values above the
-    // block size; we refuse 0 and inconsistent padding as well, which no honest sender produces.
-    const n = padded[padded.length - 1]!;
-    if (n === 0 || n > AES_BLOCK) return err("bad-padding");
-    for (let i = padded.length - n; i < padded.length; i++) if (padded[i] !== n) return err("bad-padding");
-    return ok(padded.subarray(0, padded.length - n));
+    return unpad(padded);
   }
 }
 
-/** One-shot token use for per-message keys (identity encryption): no point keeping contexts alive. */
+/**
+ * One-shot encryption for a key used once (identity encryption derives a key per message): a plain
+ * cipher context with the IV is cheaper than setting up a Token's long-lived contexts.
+ */
 export function tokenEncryptOnce(key: Bytes, plaintext: Bytes, random: RandomSource, fixedIv?: Bytes): Bytes {
-  return new Token(key).encrypt(plaintext, random, fixedIv);
+  if (key.length !== 64) return new Token(key).encrypt(plaintext, random, fixedIv);
+  const iv = fixedIv ?? random.bytes(IV_LENGTH);
+  if (iv.length !== IV_LENGTH) throw new RangeError("token IV must be 16 bytes");
+  const c = nc.createCipheriv("aes-256-cbc", key.subarray(32), iv);
+  const head = c.update(plaintext);
+  const tail = c.final();
+  const out = new Uint8Array(IV_LENGTH + head.length + tail.length + MAC_LENGTH);
+  out.set(iv, 0);
+  out.set(head, IV_LENGTH);
+  out.set(tail, IV_LENGTH + head.length);
+  const body = out.subarray(0, out.length - MAC_LENGTH);
+  out.set(hmacSha256(key.subarray(0, 32), body), body.length);
+  return out;
+}
+
+/** One-shot decryption, the counterpart of tokenEncryptOnce (same checks as Token.decrypt). */
+export function tokenDecryptOnce(key: Bytes, token: Bytes): Result<Bytes> {
+  if (key.length !== 64) return new Token(key).decrypt(token);
+  if (token.length < TOKEN_OVERHEAD || (token.length - TOKEN_OVERHEAD) % AES_BLOCK !== 0) {
+    return err("bad-length", `token of ${token.length} bytes`);
+  }
+  const body = token.subarray(0, token.length - MAC_LENGTH);
+  if (!equalConstantTime(token.subarray(body.length), hmacSha256(key.subarray(0, 32), body))) return err("bad-mac");
+  if (body.length === IV_LENGTH) return err("bad-length", "token without ciphertext");
+  const d = nc.createDecipheriv("aes-256-cbc", key.subarray(32), body.subarray(0, IV_LENGTH)).setAutoPadding(false);
+  const head = d.update(body.subarray(IV_LENGTH));
+  const tail = d.final();
+  const padded = tail.length === 0 ? view(head) : view(Buffer.concat([head, tail]));
+  return unpad(padded);
+}
+
+function unpad(padded: Bytes): Result<Bytes> {
+  // The reference strips the number of bytes the last byte names and only refuses values above the
+  // block size; we refuse 0 and inconsistent padding as well, which no honest sender produces.
+  const n = padded[padded.length - 1]!;
+  if (n === 0 || n > AES_BLOCK) return err("bad-padding");
+  for (let i = padded.length - n; i < padded.length; i++) if (padded[i] !== n) return err("bad-padding");
+  return ok(padded.subarray(0, padded.length - n));
 }
 

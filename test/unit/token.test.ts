@@ -58,3 +58,38 @@ test("hkdf with no salt equals RFC 5869 with a zero salt", () => {
   assert.throws(() => hkdf(0, ikm, null), RangeError);
   assert.throws(() => hkdf(32, new Uint8Array(0), null), RangeError);
 });
+
+test("one-shot encryption and decryption agree with Token byte for byte", async () => {
+  const { tokenEncryptOnce, tokenDecryptOnce } = await import("../../runtime/crypto/token.js");
+  for (const len of [0, 1, 15, 16, 17, 100, 383]) {
+    const key = rng.bytes(64);
+    const iv = rng.bytes(16);
+    const pt = rng.bytes(len);
+    const once = tokenEncryptOnce(key, pt, rng, iv);
+    assert.deepEqual(once, new Token(key).encrypt(pt, rng, iv), `length ${len}`);
+    const back = tokenDecryptOnce(key, once);
+    assert.ok(back.ok);
+    assert.deepEqual(back.value, pt);
+    const bad = once.slice();
+    bad[20]! ^= 1;
+    assert.deepEqual(tokenDecryptOnce(key, bad), { ok: false, reason: "bad-mac" });
+  }
+});
+
+test("a long-lived Token stays correct across many messages and interleaved failures", () => {
+  const key = rng.bytes(64);
+  const sender = new Token(key);
+  const receiver = new Token(key);
+  for (let i = 0; i < 200; i++) {
+    const pt = rng.bytes(i % 50);
+    const tok = sender.encrypt(pt, rng);
+    if (i % 7 === 0) {
+      const bad = tok.slice();
+      bad[bad.length - 1]! ^= 1;
+      assert.equal(receiver.decrypt(bad).ok, false);
+    }
+    const res = receiver.decrypt(tok);
+    assert.ok(res.ok, `message ${i}`);
+    assert.deepEqual(res.value, pt);
+  }
+});
