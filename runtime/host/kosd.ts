@@ -37,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
   if (level === null) throw new CliError(`bad --log-level "${levelText}": use error, warn, info or debug`, 2);
   const log = createLogger({ level, json: args.flags.has("log-json") });
 
-  const startedAt = performance.now();
+  const startedAt = process.hrtime.bigint();
   const dataDir = flagString(args, "data-dir") ?? defaultDataDir();
   const { identity, created, file } = loadOrCreateIdentity(dataDir, cryptoRandom);
   log.log("info", created ? "created node identity" : "loaded node identity", { file });
@@ -62,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
     process.on("SIGTERM", () => stop("SIGTERM"));
   });
 
-  log.log("info", "kosd ready", { identity: toHex(identity.hash), startupMs: Math.round(performance.now() - startedAt) });
+  log.log("info", "kosd ready", { identity: toHex(identity.hash), startupMs: Number((process.hrtime.bigint() - startedAt) / 1_000_000n) });
   process.stdout.write(
     `kosd ${VERSION} node <${toHex(identity.hash)}> data ${dataDir}\n` +
       `no interfaces configured; running until SIGINT/SIGTERM\n`,
