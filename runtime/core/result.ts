@@ -12,6 +12,11 @@ export type DropReason =
   | "bad-padding"
   | "bad-key"
   | "bad-frame"
+  | "bad-encoding"
+  | "bad-state"
+  | "unsolicited"
+  | "bad-advertisement"
+  | "too-large"
   | "unknown";
 
 export type Ok<T> = { readonly ok: true; readonly value: T };

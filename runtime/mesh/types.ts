@@ -62,6 +62,15 @@ export type LinkEvent =
   | { kind: "request"; requestId: Bytes; pathHash: Bytes; data: unknown; requestedAtS: number }
   | { kind: "response"; requestId: Bytes; data: unknown }
   | { kind: "proof"; packetHash: Bytes }
+  /** A request we sent got no response in time, its resource failed, or the link closed first. */
+  | { kind: "request-failed"; requestId: Bytes; reason: "timeout" | "resource" | "closed" }
+  /** A packet sent with a receipt was not proved in time (or its receipt was culled from a full table). */
+  | { kind: "receipt-timeout"; packetHash: Bytes }
+  /**
+   * A packed request or response too large for one packet: the engine sends `payload` as a Resource on this
+   * link, carrying `requestId` (the reference's Resource(..., request_id, is_response)).
+   */
+  | { kind: "needs-resource"; requestId: Bytes; payload: Bytes; isResponse: boolean }
   | { kind: "closed"; reason: "local" | "remote" | "timeout" | "failed" };
 
 /** The part of a Link that a Resource transfer uses. */
@@ -70,6 +79,11 @@ export interface ResourceLink {
   readonly linkId: Bytes;
   /** Largest plaintext that fits one encrypted link packet at the link's MTU. */
   readonly mdu: number;
+  /**
+   * The link's MTU (500 unless link MTU discovery raised it). Resource parts are `mtu - HEADER_MAXSIZE -
+   * IFAC_MIN_SIZE` bytes (464 at 500), not `mdu`: both ends must agree on it to count parts alike.
+   */
+  readonly mtu: number;
   /** Round-trip time estimate, for timeouts and window pacing. */
   readonly rttMs: number;
   encrypt(plaintext: Bytes): Bytes;
