@@ -1,0 +1,132 @@
+// Resource hashmaps, part requests and hashmap updates (RNS 1.4.2 Resource.get_map_hash/request/request_next).
+// A part's map hash is the first 4 bytes of SHA-256(part || random hash). The sender keeps map hashes unique
+// within any COLLISION_GUARD_SIZE consecutive parts, so a 4-byte hash names one part wherever it is looked up.
+// RESOURCE_REQ plaintext: flag (0x00, or 0xFF + the last map hash the receiver holds when it needs more of the
+//   hashmap) || resource hash (32) || requested map hashes.
+// RESOURCE_HMU plaintext: resource hash (32) || msgpack [segment, map hashes of that hashmap segment].
+import { concat, equal, type Bytes } from "../../core/bytes.js";
+import { err, ok, type Result } from "../../core/result.js";
+import { sha256 } from "../../crypto/hashes.js";
+import {
+  COLLISION_GUARD_SIZE,
+  HASHMAP_EXHAUSTED,
+  HASHMAP_MAX_LENGTH,
+  HASHMAP_NOT_EXHAUSTED,
+  MAPHASH_LENGTH,
+  RESOURCE_HASH_LENGTH,
+} from "./limits.js";
+import { asBytes, asCount, packb, unpackb } from "./msgpack.js";
+
+/** A map hash as a number (big-endian uint32), for cheap comparison. */
+export function mapKey(hash: Bytes, offset = 0): number {
+  return ((hash[offset]! << 24) | (hash[offset + 1]! << 16) | (hash[offset + 2]! << 8) | hash[offset + 3]!) >>> 0;
+}
+
+// Parts are hashed with their random hash appended in one reused buffer: a part per packet makes an allocation
+// per hash measurable.
+let scratch = new Uint8Array(512);
+
+function mapHash(part: Bytes, randomHash: Bytes): Bytes {
+  const length = part.length + randomHash.length;
+  if (scratch.length < length) scratch = new Uint8Array(length);
+  scratch.set(part, 0);
+  scratch.set(randomHash, part.length);
+  return sha256(scratch.subarray(0, length));
+}
+
+/** The map hash of one part, as a key. */
+export function partKey(part: Bytes, randomHash: Bytes): number {
+  return mapKey(mapHash(part, randomHash));
+}
+
+/**
+ * Map hashes of every `sdu`-byte part of `stream`, or null when two hashes collide within the guard window
+ * (the sender then draws another random hash). Returns the concatenated hashes and their keys.
+ */
+export function buildHashmap(stream: Bytes, sdu: number, randomHash: Bytes): { hashmap: Bytes; keys: Uint32Array } | null {
+  const parts = Math.ceil(stream.length / sdu);
+  const hashmap = new Uint8Array(parts * MAPHASH_LENGTH);
+  const keys = new Uint32Array(parts);
+  const lastSeen = new Map<number, number>();
+  for (let i = 0; i < parts; i++) {
+    const h = mapHash(stream.subarray(i * sdu, Math.min((i + 1) * sdu, stream.length)), randomHash);
+    const key = mapKey(h);
+    const seen = lastSeen.get(key);
+    if (seen !== undefined && seen >= i - COLLISION_GUARD_SIZE) return null;
+    lastSeen.set(key, i);
+    keys[i] = key;
+    hashmap.set(h.subarray(0, MAPHASH_LENGTH), i * MAPHASH_LENGTH);
+  }
+  return { hashmap, keys };
+}
+
+/** The map hashes of hashmap segment `segment` (HASHMAP_MAX_LENGTH parts each). */
+export function hashmapSegment(hashmap: Bytes, segment: number): Bytes {
+  const parts = hashmap.length / MAPHASH_LENGTH;
+  const start = Math.min(segment * HASHMAP_MAX_LENGTH, parts);
+  const end = Math.min((segment + 1) * HASHMAP_MAX_LENGTH, parts);
+  return hashmap.subarray(start * MAPHASH_LENGTH, end * MAPHASH_LENGTH);
+}
+
+export interface PartRequest {
+  /** The receiver ran out of map hashes and asks for the hashmap segment after `lastMapHash`. */
+  exhausted: boolean;
+  lastMapHash: Bytes | null;
+  hash: Bytes;
+  /** Requested map hashes, MAPHASH_LENGTH bytes each. */
+  requested: Bytes;
+}
+
+export function encodeRequest(r: PartRequest): Bytes {
+  if (r.hash.length !== RESOURCE_HASH_LENGTH) throw new RangeError("resource hash must be 32 bytes");
+  if (r.requested.length % MAPHASH_LENGTH !== 0) throw new RangeError("requested map hashes must be 4 bytes each");
+  if (r.exhausted) {
+    if (r.lastMapHash === null || r.lastMapHash.length !== MAPHASH_LENGTH) throw new RangeError("an exhausted request names its last map hash");
+    return concat(Uint8Array.of(HASHMAP_EXHAUSTED), r.lastMapHash, r.hash, r.requested);
+  }
+  return concat(Uint8Array.of(HASHMAP_NOT_EXHAUSTED), r.hash, r.requested);
+}
+
+/** Reads a request; like the reference, any flag byte other than 0xFF means "not exhausted". */
+export function decodeRequest(plaintext: Bytes): Result<PartRequest> {
+  if (plaintext.length < 1) return err("too-short", "empty request");
+  const exhausted = plaintext[0] === HASHMAP_EXHAUSTED;
+  const pad = exhausted ? 1 + MAPHASH_LENGTH : 1;
+  if (plaintext.length < pad + RESOURCE_HASH_LENGTH) return err("too-short", `request of ${plaintext.length} bytes`);
+  const tail = plaintext.subarray(pad + RESOURCE_HASH_LENGTH);
+  return ok({
+    exhausted,
+    lastMapHash: exhausted ? plaintext.subarray(1, 1 + MAPHASH_LENGTH) : null,
+    hash: plaintext.subarray(pad, pad + RESOURCE_HASH_LENGTH),
+    // Trailing bytes short of a whole map hash are ignored, as the reference's integer division does.
+    requested: tail.subarray(0, tail.length - (tail.length % MAPHASH_LENGTH)),
+  });
+}
+
+export interface HashmapUpdate {
+  hash: Bytes;
+  segment: number;
+  hashes: Bytes;
+}
+
+export function encodeHashmapUpdate(u: HashmapUpdate): Bytes {
+  return concat(u.hash, packb([u.segment, u.hashes]));
+}
+
+export function decodeHashmapUpdate(plaintext: Bytes): Result<HashmapUpdate> {
+  if (plaintext.length <= RESOURCE_HASH_LENGTH) return err("too-short", "hashmap update without body");
+  const body = unpackb(plaintext.subarray(RESOURCE_HASH_LENGTH));
+  if (!body.ok) return body;
+  const v = body.value;
+  if (!Array.isArray(v) || v.length !== 2) return err("bad-encoding", "hashmap update is not [segment, hashes]");
+  const segment = asCount(v[0]);
+  const hashes = asBytes(v[1]);
+  if (segment === null || hashes === null) return err("bad-encoding", "hashmap update field types");
+  if (hashes.length % MAPHASH_LENGTH !== 0) return err("bad-length", "hashmap update of partial map hashes");
+  return ok({ hash: plaintext.subarray(0, RESOURCE_HASH_LENGTH), segment, hashes });
+}
+
+/** Does `plaintext` (ICL, RCL, HMU) start with `hash`? */
+export function namesResource(plaintext: Bytes | null, hash: Bytes): boolean {
+  return plaintext !== null && plaintext.length >= RESOURCE_HASH_LENGTH && equal(plaintext.subarray(0, RESOURCE_HASH_LENGTH), hash);
+}
