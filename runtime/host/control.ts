@@ -10,7 +10,8 @@ const MAX_LINE_BYTES = 1 << 20;
 const MAX_CLIENTS = 32;
 
 export type Progress = (info: Record<string, unknown>) => void;
-export type Handler = (args: Record<string, unknown>, progress: Progress) => Promise<unknown>;
+/** `signal` aborts when the client goes away, so long operations (cp --listen) can end with it. */
+export type Handler = (args: Record<string, unknown>, progress: Progress, signal: AbortSignal) => Promise<unknown>;
 
 /** An operator-facing failure of a control command: its message goes back to kosctl as is. */
 export class ControlError extends Error {
@@ -62,6 +63,8 @@ export class ControlServer {
     socket.on("close", () => this.#clients.delete(socket));
     socket.on("error", () => socket.destroy());
     let buffer = "";
+    const gone = new AbortController();
+    socket.on("close", () => gone.abort());
     socket.setEncoding("utf8");
     socket.on("data", (chunk: string) => {
       buffer += chunk;
@@ -74,12 +77,12 @@ export class ControlServer {
       while ((nl = buffer.indexOf("\n")) >= 0) {
         const line = buffer.slice(0, nl);
         buffer = buffer.slice(nl + 1);
-        if (line.trim().length > 0) void this.#dispatch(socket, line);
+        if (line.trim().length > 0) void this.#dispatch(socket, line, gone.signal);
       }
     });
   }
 
-  async #dispatch(socket: net.Socket, line: string): Promise<void> {
+  async #dispatch(socket: net.Socket, line: string, signal: AbortSignal): Promise<void> {
     let req: { id?: unknown; cmd?: unknown; args?: unknown };
     try {
       req = JSON.parse(line) as typeof req;
@@ -95,7 +98,7 @@ export class ControlServer {
     }
     const args = req.args !== null && typeof req.args === "object" ? (req.args as Record<string, unknown>) : {};
     try {
-      const result = await handler(args, (info) => this.#send(socket, { id, progress: info }));
+      const result = await handler(args, (info) => this.#send(socket, { id, progress: info }), signal);
       this.#send(socket, { id, ok: true, result });
     } catch (e) {
       const message = e instanceof ControlError ? e.message : `internal error: ${(e as Error).message ?? e}`;

@@ -2,20 +2,31 @@
 import { CliError, runMain } from "./cli.js";
 import { idCommand } from "./kosctl-id.js";
 import { portsCommand } from "./kosctl-ports.js";
+import { announceCommand, cpCommand, pathCommand, probeCommand, statusCommand } from "./kosctl-net.js";
 import { VERSION } from "./version.js";
 
 const HELP = `usage: kosctl <command> [options]
 
 commands:
-  id       identities: generate, show, import/export, sign/verify, encrypt/decrypt, hash names
-  ports    list serial ports (where RNode radios show up)
-  version  print the version
+  status    interfaces, traffic, drops, paths and links of the running kosd (like rnstatus)
+  path      resolve, list or drop paths (like rnpath)
+  probe     probe a destination and time the proof (like rnprobe)
+  cp        send, fetch or receive files (compatible with rncp)
+  announce  announce the running kosd's destinations now
+  id        identities: generate, show, import/export, sign/verify, encrypt/decrypt, hash names
+  ports     list serial ports (where RNode radios show up)
+  version   print the version
 
 Run "kosctl <command> --help" for a command's options.
 `;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   id: idCommand,
+  status: statusCommand,
+  path: pathCommand,
+  probe: probeCommand,
+  cp: cpCommand,
+  announce: announceCommand,
   ports: portsCommand,
   version: async () => {
     process.stdout.write(`kosctl ${VERSION}\n`);

@@ -1,28 +1,45 @@
-// kosd: the kos-edge daemon. Loads or creates the node identity in its data directory and runs until
-// SIGINT/SIGTERM. Interfaces, transport, log and quorum attach here as they land.
+// kosd: the kos-edge daemon. Loads its config (or runs on embedded defaults), loads or creates the node
+// identity in its data directory, starts its interfaces and control socket, and runs until SIGINT/SIGTERM.
+import * as fs from "node:fs";
 import { toHex } from "../core/bytes.js";
 import { cryptoRandom } from "../core/ports.js";
 import { CliError, flagString, parseArgs, runMain } from "./cli.js";
-import { defaultDataDir, loadOrCreateIdentity } from "./datadir.js";
+import { exampleConfig } from "./config/example.js";
+import { formatIssue, loadConfig, type ConfigOverrides } from "./config/load.js";
+import { ControlServer } from "./control.js";
+import { registerCp } from "./cp.js";
+import { loadOrCreateIdentity } from "./datadir.js";
 import { createLogger, parseLogLevel } from "./logger.js";
+import { KosNode } from "./node.js";
+import { registerOps } from "./ops.js";
 import { VERSION } from "./version.js";
+
+const SYSTEM_CONFIG = "/etc/kos-edge/kosd.conf";
 
 const HELP = `usage: kosd [options]
 
-Runs a kos-edge node. With no options it uses embedded defaults: the data directory
+Runs a kos-edge node. With no config file it uses embedded defaults: the data directory
 below, a node identity created on first start, and no interfaces.
 
 options:
-  --data-dir DIR     data directory (default: $KOS_DATA_DIR, /var/lib/kos-edge as root,
-                     else $XDG_DATA_HOME/kos-edge)
-  --log-level LEVEL  error | warn | info | debug (default info)
-  --log-json         one JSON object per log line
-  --version          print the version and exit
-  -h, --help         this text
+  --config FILE            config file (default: $KOS_CONFIG, else ${SYSTEM_CONFIG} if it exists)
+  --example-config         print a commented example config and exit
+  --check-config           validate the config, print problems, and exit
+  --reticulum-config FILE  also use the [interfaces] of a Reticulum config file
+  --data-dir DIR           data directory (default: $KOS_DATA_DIR, /var/lib/kos-edge as root,
+                           else $XDG_DATA_HOME/kos-edge)
+  --log-level LEVEL        error | warn | info | debug (default info)
+  --log-json               one JSON object per log line
+  --version                print the version and exit
+  -h, --help               this text
 `;
 
 async function main(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ["data-dir", "log-level", "log-json", "version", "help", "h"], ["log-json", "version", "help", "h"]);
+  const args = parseArgs(
+    argv,
+    ["config", "example-config", "check-config", "reticulum-config", "data-dir", "log-level", "log-json", "version", "help", "h"],
+    ["example-config", "check-config", "log-json", "version", "help", "h"],
+  );
   if (args.flags.has("help") || args.flags.has("h")) {
     process.stdout.write(HELP);
     return 0;
@@ -31,43 +48,86 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`kosd ${VERSION}\n`);
     return 0;
   }
+  if (args.flags.has("example-config")) {
+    process.stdout.write(exampleConfig());
+    return 0;
+  }
   if (args.positionals.length > 0) throw new CliError(`unexpected argument "${args.positionals[0]}" (see --help)`, 2);
-  const levelText = flagString(args, "log-level") ?? "info";
-  const level = parseLogLevel(levelText);
-  if (level === null) throw new CliError(`bad --log-level "${levelText}": use error, warn, info or debug`, 2);
-  const log = createLogger({ level, json: args.flags.has("log-json") });
+
+  const overrides: ConfigOverrides = {};
+  const dataDir = flagString(args, "data-dir");
+  if (dataDir !== undefined) overrides.dataDir = dataDir;
+  const levelText = flagString(args, "log-level");
+  if (levelText !== undefined) {
+    const level = parseLogLevel(levelText);
+    if (level === null) throw new CliError(`bad --log-level "${levelText}": use error, warn, info or debug`, 2);
+    overrides.logLevel = level;
+  }
+  if (args.flags.has("log-json")) overrides.logJson = true;
+  const reticulumConfig = flagString(args, "reticulum-config");
+  if (reticulumConfig !== undefined) overrides.reticulumConfig = reticulumConfig;
+
+  const configFile = flagString(args, "config") ?? process.env["KOS_CONFIG"] ?? (fs.existsSync(SYSTEM_CONFIG) ? SYSTEM_CONFIG : null);
+  const loaded = loadConfig(configFile, overrides);
+  for (const w of loaded.warnings) process.stderr.write(`kosd: warning: ${formatIssue(w)}\n`);
+  if (!loaded.ok) {
+    for (const e of loaded.errors) process.stderr.write(`kosd: ${formatIssue(e)}\n`);
+    return 1;
+  }
+  const config = loaded.config;
+  if (args.flags.has("check-config")) {
+    process.stdout.write(`${configFile ?? "embedded defaults"}: ok, ${config.interfaces.filter((i) => i.enabled).length} interface(s)\n`);
+    return 0;
+  }
+  const log = createLogger({ level: config.log.level, json: config.log.json });
 
   const startedAt = process.hrtime.bigint();
-  const dataDir = flagString(args, "data-dir") ?? defaultDataDir();
-  const { identity, created, file } = loadOrCreateIdentity(dataDir, cryptoRandom);
+  const { identity, created, file } = loadOrCreateIdentity(config.dataDir, cryptoRandom);
   log.log("info", created ? "created node identity" : "loaded node identity", { file });
+
+  const node = new KosNode(config, identity, log);
+  const control = new ControlServer(config.controlSocket);
+  registerOps(control, node);
+  registerCp(control, node);
+  try {
+    await control.listen();
+  } catch (e) {
+    throw new CliError(`cannot open the control socket ${config.controlSocket}: ${(e as Error).message}`);
+  }
+  node.start();
 
   // Signal handlers go in before the ready line: a supervisor may signal the moment it reads it.
   const stopped = new Promise<number>((resolve) => {
-    // A timer keeps the event loop alive; it is also where periodic jobs will run.
-    const tick = setInterval(() => undefined, 60_000);
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) {
-        // A second signal while shutting down: the operator insists.
         log.log("warn", "kosd forced to stop", { signal });
         process.exit(130);
       }
       stopping = true;
-      clearInterval(tick);
       log.log("info", "kosd stopping", { signal });
-      resolve(0);
+      void Promise.allSettled([node.stop(), control.close()]).then(() => resolve(0));
     };
     process.on("SIGINT", () => stop("SIGINT"));
     process.on("SIGTERM", () => stop("SIGTERM"));
   });
 
-  log.log("info", "kosd ready", { identity: toHex(identity.hash), startupMs: Number((process.hrtime.bigint() - startedAt) / 1_000_000n) });
+  const interfaces = config.interfaces.filter((i) => i.enabled).length;
+  log.log("info", "kosd ready", {
+    identity: toHex(identity.hash),
+    transport: config.enableTransport,
+    interfaces,
+    control: config.controlSocket,
+    startupMs: Number((process.hrtime.bigint() - startedAt) / 1_000_000n),
+  });
   process.stdout.write(
-    `kosd ${VERSION} node <${toHex(identity.hash)}> data ${dataDir}\n` +
-      `no interfaces configured; running until SIGINT/SIGTERM\n`,
+    `kosd ${VERSION} node <${toHex(identity.hash)}> data ${config.dataDir}\n` +
+      `${interfaces === 0 ? "no interfaces configured" : `${interfaces} interface(s)`}; running until SIGINT/SIGTERM\n`,
   );
-  return await stopped;
+  const code = await stopped;
+  // Drivers may leave sockets in TIME_WAIT or timers behind on odd platforms: do not hang on exit.
+  setTimeout(() => process.exit(code), 2000).unref();
+  return code;
 }
 
 void runMain("kosd", () => main(process.argv.slice(2)));
