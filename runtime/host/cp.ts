@@ -126,6 +126,7 @@ function answerFetch(node: KosNode, linkId: Bytes, requestId: Bytes, data: unkno
       file = p;
     }
   }
+  node.log.log("debug", "cp fetch request", { link: toHex(linkId), request: toHex(requestId), file: wanted ?? "?", answer: String(answer) });
   node.run((now) => {
     node.engine.linkRespond(linkId, requestId, answer, now);
     if (file !== null) node.engine.sendResource(linkId, new Uint8Array(fs.readFileSync(file)), { name: utf8(path.basename(file)) }, now);
@@ -201,15 +202,19 @@ async function send(node: KosNode, args: Record<string, unknown>, progress: (i: 
     throw new ControlError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const timeoutMs = numberArg(args, "timeoutMs", PATH_TIMEOUT_MS, 100, 600_000);
+  const linkStarted = performance.now();
   const linkId = await openIdentifiedLink(node, dest, timeoutMs, signal);
-  const started = Date.now();
+  // Request to established (path lookup included), for operators and the e2e benchmark.
+  const linkMs = performance.now() - linkStarted;
+  const linkMtu = node.engine.link(linkId)?.mtu ?? null;
+  const started = performance.now();
   try {
     const r = node.run((now) => node.engine.sendResource(linkId, data, { name: utf8(path.basename(file)) }, now));
     if (!r.ok) throw new ControlError(r.detail ?? "could not start the transfer");
     progress({ event: "started", bytes: data.length });
     const done = await transfer(node, linkId, "out", progress, signal, Math.max(timeoutMs, 60_000 + data.length / 10));
     if (done.status !== "complete") throw new ControlError(`transfer failed: ${done.reason}`);
-    return { file, bytes: data.length, seconds: (Date.now() - started) / 1000 };
+    return { file, bytes: data.length, seconds: (performance.now() - started) / 1000, linkMs, linkMtu };
   } finally {
     node.run((now) => node.engine.closeLink(linkId, now));
   }
@@ -225,7 +230,8 @@ async function fetch(node: KosNode, args: Record<string, unknown>, progress: (i:
   try {
     node.run(() => node.engine.acceptResources(linkId, CP_MAX_FILE_BYTES));
     const incoming = transfer(node, linkId, "in", progress, signal, 600_000);
-    const req = node.run((now) => node.engine.linkRequest(linkId, "fetch_file", utf8(remote), now));
+    // The path goes as a MessagePack string, as rncp sends it: rncp's listener compares it with its jail as str.
+    const req = node.run((now) => node.engine.linkRequest(linkId, "fetch_file", remote, now));
     if (!req.ok) throw new ControlError(req.detail ?? "could not send the request");
     const answer = await waitForEvent(
       node,

@@ -46,6 +46,8 @@ interface Attached {
   ifac: InterfaceAccessCode | null;
   parent: Attached | null;
   ifacDrops: number;
+  /** A frame has come in on this interface. */
+  heard: boolean;
 }
 
 export class InterfaceManager {
@@ -58,6 +60,8 @@ export class InterfaceManager {
     private readonly sink: InterfaceSink,
     private readonly random: RandomSource,
     private readonly log: Logger,
+    /** Makes the driver of a configured interface (tests substitute their own). */
+    private readonly makeDriver?: (config: InterfaceConfig) => LinkDriver,
   ) {}
 
   /** Builds and starts the drivers; an interface that cannot start is logged and skipped, never fatal. */
@@ -66,13 +70,13 @@ export class InterfaceManager {
       if (!config.enabled) continue;
       let driver: LinkDriver;
       try {
-        driver = this.#build(config);
+        driver = this.makeDriver !== undefined ? this.makeDriver(config) : this.#build(config);
       } catch (e) {
         this.log.log("error", "interface not started", { interface: config.name, error: (e as Error).message });
         continue;
       }
       const ifac = config.ifac ? InterfaceAccessCode.derive(config.ifac.networkName, config.ifac.passphrase, config.ifac.sizeBytes) : null;
-      this.#attach({ id: null, driver, config, ifac, parent: null, ifacDrops: 0 });
+      this.#attach({ id: null, driver, config, ifac, parent: null, ifacDrops: 0, heard: false });
     }
   }
 
@@ -120,7 +124,7 @@ export class InterfaceManager {
     }
     a.driver.on("child", (child) => {
       if (this.#stopping) return;
-      this.#attach({ id: null, driver: child, config: a.config, ifac: a.ifac, parent: a, ifacDrops: 0 });
+      this.#attach({ id: null, driver: child, config: a.config, ifac: a.ifac, parent: a, ifacDrops: 0, heard: false });
     });
     a.driver.on("state", (state) => {
       this.log.log(state === "up" ? "info" : "debug", "interface state", { interface: a.driver.info.name, state });
@@ -145,13 +149,23 @@ export class InterfaceManager {
 
   #frame(a: Attached, frame: Uint8Array): void {
     if (a.id === null) return;
-    if (a.ifac === null) return this.sink.frame(a.id, frame);
-    const r = a.ifac.strip(frame);
-    if (!r.ok) {
-      a.ifacDrops++;
-      return;
+    let raw = frame;
+    if (a.ifac !== null) {
+      const r = a.ifac.strip(frame);
+      if (!r.ok) {
+        a.ifacDrops++;
+        return;
+      }
+      raw = r.value;
     }
-    this.sink.frame(a.id, r.value);
+    this.sink.frame(a.id, raw);
+    if (a.heard) return;
+    a.heard = true;
+    // An AutoInterface peer sends only to nodes it has discovered, so its first frame shows it knows us now.
+    // What we sent when we discovered it may have come before that and been dropped as from an unknown peer
+    // (the reference drops such data too; peers rarely discover each other in the same instant): announce
+    // on it once more.
+    if (a.driver.info.kind === "auto-peer" && a.id !== null && !this.#stopping) this.sink.up(a.id);
   }
 
   #descriptor(a: Attached): TransportInterface {

@@ -104,7 +104,8 @@ export async function probeCommand(argv: string[]): Promise<number> {
   if (!Number.isInteger(count) || count < 1 || count > 1000) throw new CliError("--count must be 1 to 1000", 2);
   const timeoutS = seconds(args, "timeout", 12);
   const waitS = flagString(args, "wait") !== undefined ? seconds(args, "wait", 1) : 0;
-  const body = { destination, size, count, timeoutMs: timeoutS * 1000, waitMs: waitS * 1000, ...(flagString(args, "full-name") ? { fullName: flagString(args, "full-name") } : {}) };
+  // Sent only when given: it then also bounds the wait for each reply, as in rnprobe.
+  const body = { destination, size, count, ...(flagString(args, "timeout") !== undefined ? { timeoutMs: timeoutS * 1000 } : {}), waitMs: waitS * 1000, ...(flagString(args, "full-name") ? { fullName: flagString(args, "full-name") } : {}) };
   const json = args.flags.has("json");
   const r = (await call(args, "probe", body, count * (timeoutS * 1000 + waitS * 1000 + 35_000) + timeoutS * 1000, (p) => {
     if (json) return;

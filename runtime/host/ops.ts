@@ -89,7 +89,12 @@ export function registerOps(server: ControlServer, node: KosNode): void {
       const sent = node.run((now) => node.engine.sendPacket(dest, node.random.bytes(size), now, { wantProof: true }));
       if (!sent.ok) throw new ControlError(sent.detail ?? "probe could not be sent");
       const id = sent.value.receiptId!;
-      const r = await waitForEvent(node, (ev) => (ev.kind === "receipt" && ev.receiptId === id ? ev : undefined), timeoutMs + 30_000, "probe", signal);
+      // As rnprobe: a timeout given bounds the wait for each reply; without one the engine's receipt deadline does.
+      const replyWaitMs = args["timeoutMs"] !== undefined ? timeoutMs : timeoutMs + 30_000;
+      const r = await waitForEvent(node, (ev) => (ev.kind === "receipt" && ev.receiptId === id ? ev : undefined), replyWaitMs, "probe", signal).catch((e: unknown) => {
+        if (signal?.aborted === true || args["timeoutMs"] === undefined) throw e;
+        return { status: "timeout" as const, rttMs: 0 };
+      });
       const row = { seq, status: r.status, rttMs: r.status === "delivered" ? r.rttMs : null, hops: node.engine.transport.hopsTo(dest) };
       results.push(row);
       progress(row);

@@ -28,6 +28,8 @@ export interface NodeHandle {
   configFile: string;
   child: ChildProcess | null;
   output: string;
+  /** Run kosd inside this network namespace (`ip netns exec`); kosctl still runs outside (the socket is a file). */
+  netns?: string;
   identity(): Identity;
 }
 
@@ -50,7 +52,10 @@ export function makeNode(root: string, name: string, config: string): NodeHandle
 
 export function startNode(n: NodeHandle, timeoutMs = 20_000): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [KOSD, "--config", n.configFile, "--log-level", "debug"], { stdio: ["ignore", "pipe", "pipe"] });
+    const argv = [KOSD, "--config", n.configFile, "--log-level", "debug"];
+    // `ip netns exec` execs node in place, so the child's pid is kosd's own and signals reach it directly.
+    const [cmd, args] = n.netns !== undefined ? ["ip", ["netns", "exec", n.netns, process.execPath, ...argv]] : [process.execPath, argv];
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
     n.child = child;
     let ready = false;
     const timer = setTimeout(() => reject(new Error(`${n.name} not ready: ${n.output.slice(-2000)}`)), timeoutMs);

@@ -112,4 +112,12 @@ test("two nodes over UDP exchange announces and answer probes", { timeout: 60_00
   const probeB = toHex(destinationHashOf("rnstransport.probe", b.identity().hash));
   const ok = await eventually(async () => (await kosctl(a, ["probe", probeB, "--timeout", "5"])).code === 0, 30_000, 500);
   assert.ok(ok, `probe over UDP failed: ${a.output.slice(-1500)}`);
+
+  // With B gone, a probe gives up after the timeout it was given, as rnprobe does (not the engine's 21 s).
+  await stopNode(b);
+  const started = Date.now();
+  const lost = await kosctl(a, ["probe", probeB, "--timeout", "2"]);
+  assert.equal(lost.code, 2, lost.stdout + lost.stderr);
+  assert.match(lost.stdout, /Probe 1 timed out/);
+  assert.ok(Date.now() - started < 10_000, `a probe with --timeout 2 took ${Date.now() - started} ms to give up`);
 });
