@@ -221,6 +221,20 @@ const EXAMPLE = `# kosd configuration.
     spreadingfactor = 8
     codingrate = 5
 
+    # Check these settings against kos-edge's data (boards/): the radio
+    # board (band, power range, chip), the region's frequency plan (sub-band,
+    # power, duty cycle) and, optionally, one of its sub-bands. kosd refuses
+    # to start with settings outside a limit and names it. antenna_gain (dBi,
+    # default 2.15) turns txpower into radiated power for the region's limits.
+    # board = lilygo-tbeam-sx1262
+    # region = eu868
+    # sub_band = g
+    # antenna_gain = 2.15
+
+    # A modem preset fills in spreadingfactor, bandwidth and codingrate (set
+    # them as well only with the same values).
+    # modem_preset = sf8-bw125-cr45
+
     # Airtime limits in percent over the short (15 s) and long (1 h) window.
     # airtime_limit_short = 33
     # airtime_limit_long = 10

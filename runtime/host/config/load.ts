@@ -8,11 +8,12 @@ import type { LogLevel } from "../../core/ports.js";
 import type { InterfaceMode } from "../../mesh/types.js";
 import { defaultDataDir } from "../datadir.js";
 import { PARSE_LIMITS, parseConfig, type ConfigSection, type ParseIssue } from "./parse.js";
+import { checkRadioLimits, readRadioOptions } from "./radio.js";
 import { reticulumInterfaces } from "./reticulum.js";
 import {
   BUILTIN_INTERFACE_DEFAULTS, COMMON_INTERFACE_OPTIONS, DEFAULT_IFAC_BYTES, INTERFACE_DEFAULTS, LOGGING_OPTIONS, MAIN_OPTIONS, RETICULUM_ONLY_INTERFACE_TYPES,
   SUPPORTED_INTERFACE_TYPES, SectionReader, TYPE_OPTIONS, controlSettings, logLevelOfReticulum, suggest,
-  type ConfigIssue, type InterfaceConfig, type InterfaceDefaults, type InterfaceType, type Reporter, type RNodePort,
+  type ConfigIssue, type InterfaceConfig, type InterfaceDefaults, type InterfaceType, type Reporter, type RNodeConfig, type RNodePort,
 } from "./schema.js";
 
 export type { ConfigIssue } from "./schema.js";
@@ -363,7 +364,8 @@ export function readInterface(s: ConfigSection, ctx: InterfaceContext): Interfac
       };
       break;
     case "RNodeInterface": {
-      need("port", "frequency", "bandwidth", "spreadingfactor", "codingrate");
+      const radio = readRadioOptions(r, rep);
+      need("port", "frequency", ...(radio.preset === null ? ["bandwidth", "spreadingfactor", "codingrate"] : []));
       const port = r.has("port") ? rnodePort(r.text("port")!) : null;
       if (typeof port === "string") rep.error(r.entry("port")!.line, port, r.entry("port")!.valueColumn);
       const callsign = r.text("id_callsign");
@@ -372,13 +374,18 @@ export function readInterface(s: ConfigSection, ctx: InterfaceContext): Interfac
         const e = r.entry(callsign !== undefined ? "id_callsign" : "id_interval")!;
         rep.error(e.line, "id_callsign and id_interval go together: the radio sends its callsign every id_interval seconds", e.column);
       }
-      config = {
+      const rnode: RNodeConfig = {
         ...common, type: t, port: typeof port === "object" && port !== null ? port : { kind: "serial", path: "" },
-        frequencyHz: r.num("frequency") ?? 0, bandwidthHz: r.num("bandwidth") ?? 0, txPowerDbm: r.num("txpower") ?? 0,
-        spreadingFactor: r.num("spreadingfactor") ?? 0, codingRate: r.num("codingrate") ?? 0, flowControl: r.bool("flow_control") ?? false,
+        frequencyHz: r.num("frequency") ?? 0, bandwidthHz: r.num("bandwidth") ?? radio.preset?.bandwidthHz ?? 0, txPowerDbm: r.num("txpower") ?? 0,
+        spreadingFactor: r.num("spreadingfactor") ?? radio.preset?.spreadingFactor ?? 0, codingRate: r.num("codingrate") ?? radio.preset?.codingRate ?? 0,
+        flowControl: r.bool("flow_control") ?? false,
         id: callsign !== undefined && interval !== undefined ? { callsign, intervalMs: interval * 1000 } : null,
         airtimeLimitShortPct: r.num("airtime_limit_short") ?? null, airtimeLimitLongPct: r.num("airtime_limit_long") ?? null,
+        radio: { board: null, region: null, subBand: null, modemPreset: null, antennaGainDbi: null, dutyCyclePct: null },
       };
+      // Limits only make sense on settings that are all there and valid.
+      if (rep.errorCount() === errorsBefore) checkRadioLimits(rnode, radio, r, rep, s.line);
+      config = rnode;
       break;
     }
   }

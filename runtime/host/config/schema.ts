@@ -5,6 +5,7 @@
 // Every option is documented in ./README.md.
 import type { InterfaceMode } from "../../mesh/types.js";
 import type { ConfigEntry, ConfigSection } from "./parse.js";
+import type { RadioProfile } from "./radio.js";
 
 export interface ConfigIssue {
   /** The file as the operator named it ("<defaults>" when there is none). */
@@ -437,6 +438,8 @@ export interface RNodeConfig extends InterfaceCommon {
   id: { callsign: string; intervalMs: number } | null;
   airtimeLimitShortPct: number | null;
   airtimeLimitLongPct: number | null;
+  /** Board, region and modem preset the settings were checked against (./radio.ts); all null when none is named. */
+  radio: RadioProfile;
 }
 export type InterfaceConfig = TcpClientConfig | TcpServerConfig | UdpConfig | AutoConfig | RNodeConfig;
 
@@ -505,6 +508,11 @@ export const TYPE_OPTIONS: Readonly<Record<InterfaceType, OptionTable>> = {
     id_callsign: str({ nonEmpty: true, maxBytes: 32 }),
     airtime_limit_short: float(0, 100, "a percentage from 0 to 100"),
     airtime_limit_long: float(0, 100, "a percentage from 0 to 100"),
+    board: str({ word: true, nonEmpty: true }),
+    region: str({ word: true, nonEmpty: true }),
+    sub_band: str({ word: true, nonEmpty: true }),
+    modem_preset: str({ word: true, nonEmpty: true }),
+    antenna_gain: float(-20, 40, "an antenna gain in dBi from -20 to 40"),
   },
 };
 
