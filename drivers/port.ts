@@ -45,13 +45,23 @@ export interface DriverCounters {
   /**
    * Dropped frames and refused sends by reason. Received: "too-short" (<= 19 bytes), "oversize" (> hwMtu +
    * ifacSize), "garbage-bytes" (stream bytes outside any frame: a byte count), "kiss-command", "duplicate",
-   * "unknown-peer". Sent: "not-up", "tx-oversize", "tx-too-short", "tx-backpressure", "tx-error", "nic-down". Parents:
-   * "not-a-link" (send on a server or AutoInterface), "server-full", "peer-table-full".
+   * "unknown-peer"; RNode: "kiss-malformed" (a radio report of the wrong length), "kiss-timeout" (a frame left
+   * unfinished), "rx-not-up" (a packet before the radio was confirmed). Sent: "not-up", "tx-oversize",
+   * "tx-too-short", "tx-backpressure", "tx-error", "nic-down". Parents: "not-a-link" (send on a server or
+   * AutoInterface), "server-full", "peer-table-full".
    */
   drops: Record<string, number>;
 }
 
-export type FrameListener = (frame: Uint8Array) => void;
+/** What a link knows about how one frame arrived; radio drivers fill it, others pass nothing. */
+export interface FrameMeta {
+  /** Received signal strength of the packet. */
+  rssiDbm?: number;
+  /** Signal-to-noise ratio of the packet. */
+  snrDb?: number;
+}
+
+export type FrameListener = (frame: Uint8Array, meta?: FrameMeta) => void;
 export type StateListener = (state: DriverState) => void;
 export type ChildListener = (child: LinkDriver) => void;
 
@@ -146,7 +156,7 @@ export abstract class DriverBase implements LinkDriver {
   }
 
   /** Applies the length rule to a received frame, then counts and delivers it; false when dropped. */
-  protected deliver(frame: Uint8Array): boolean {
+  protected deliver(frame: Uint8Array, meta?: FrameMeta): boolean {
     const reason = frame.length < MIN_FRAME_LENGTH ? "too-short" : frame.length > this.maxFrameLength ? "oversize" : null;
     if (reason !== null) {
       this.drop(reason);
@@ -154,7 +164,7 @@ export abstract class DriverBase implements LinkDriver {
     }
     this.counters.rxFrames++;
     this.counters.rxBytes += frame.length;
-    for (const cb of this.frameListeners) cb(frame);
+    for (const cb of this.frameListeners) cb(frame, meta);
     return true;
   }
 

@@ -1,0 +1,207 @@
+// One opening of an RNode's serial port: open with the RNode line settings, set the modem lines, KISS-decode
+// what the radio sends into events, write frames, and let the driver wait for a report with a timeout.
+// The driver makes a new SerialLink for every attempt and drops it on the first failure.
+//
+// Serial settings (what the reference does, RNodeInterface.open_port / rnodeconf): 115200 8N1, no flow
+// control. Modem lines: opening a tty raises DTR and RTS (Linux does it in the tty layer, pyserial sets both
+// again), and by default we assert both once more, in one TIOCMSET (one USB control transfer on CP210x, CH34x
+// and FTDI bridges), never one after the other:
+//  - ESP32 boards with the two-transistor auto-reset circuit (T-Beam, Heltec, LoRa32) only reset or enter the
+//    bootloader when DTR and RTS differ (EN low needs RTS without DTR, IO0 low needs DTR without RTS); both
+//    asserted and both released are idle. The ESP32-S3 USB-Serial/JTAG reset logic is the same.
+//  - nRF52 boards on native USB (RAK4631, Heltec T114, T-Echo) run TinyUSB, whose Adafruit_USBD_CDC::write
+//    sends nothing unless DTR is asserted (tud_cdc_n_connected is the DTR bit): releasing DTR silences them.
+//    So "both released", although idle for an ESP32, loses every nRF52 RNode; "both asserted" works for both.
+//  - Boards wired without the transistor pair (RTS straight to EN) need "deassert"; `modemLines` offers it.
+// serialport's `hupcl: false` is passed as asked, but note: @serialport/bindings-cpp 13 only ever sets
+// HUPCL and never clears it, so on Linux the kernel still drops DTR and RTS together at close. Both drop
+// in one call, which the auto-reset circuit ignores, and an nRF52 then knows its host left (with DTR left
+// high it would spin in its USB write loop until a host drained it). A PTY has no modem lines: setting them
+// fails with ENOTTY and is recorded as "unsupported".
+import type { SerialPort } from "serialport";
+import { KissDecoder } from "../../runtime/wire/kiss.js";
+import { decodeDeviceFrame, RNodeError, type DeviceEvent } from "./protocol.js";
+
+export type ModemLinePolicy = "assert" | "deassert" | "leave";
+
+export interface SerialLinkOptions {
+  path: string;
+  baudRate: number;
+  modemLines: ModemLinePolicy;
+  /** A frame left unfinished this long is dropped (RNodeInterface's serial read timeout: 100 ms). */
+  partialFrameTimeoutMs: number;
+  maxWriteBufferBytes: number;
+}
+
+export interface SerialLinkHandlers {
+  event(e: DeviceEvent): void;
+  drop(reason: string, n: number): void;
+  /** The port failed or went away (never called after close()). */
+  lost(error: RNodeError): void;
+}
+
+interface Waiter {
+  match: (e: DeviceEvent) => unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** Longest frame a radio sends (CMD_DISP_READ: 1024 bytes), with room to spare. */
+const MAX_DEVICE_FRAME_BYTES = 1100;
+
+export class SerialLink {
+  /** performance.now() of the last byte received. */
+  lastRxMs = performance.now();
+  modemLines: "set" | "unsupported" | "left" = "left";
+  private port: SerialPort | null = null;
+  private readonly decoder = new KissDecoder({ maxFrameLength: MAX_DEVICE_FRAME_BYTES });
+  private waiters: Waiter[] = [];
+  private closed = false;
+  private closing: Promise<void> | null = null;
+  private skipped = 0;
+  private oversize = 0;
+
+  constructor(
+    private readonly options: SerialLinkOptions,
+    private readonly handlers: SerialLinkHandlers,
+  ) {}
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Opens the port; rejects with an RNodeError (port-missing, port-open-failed). */
+  async open(): Promise<void> {
+    let SerialPortClass: typeof SerialPort;
+    try {
+      ({ SerialPort: SerialPortClass } = await import("serialport"));
+    } catch (e) {
+      throw new RNodeError("port-open-failed", `serialport is not available: ${(e as Error).message}`);
+    }
+    const port = new SerialPortClass({
+      path: this.options.path,
+      baudRate: this.options.baudRate,
+      dataBits: 8,
+      stopBits: 1,
+      parity: "none",
+      rtscts: false,
+      xon: false,
+      xoff: false,
+      hupcl: false,
+      autoOpen: false,
+    });
+    await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(openError(this.options.path, e)) : resolve())));
+    if (this.closed) {
+      await closePort(port);
+      throw new RNodeError("port-lost", "closed while opening");
+    }
+    this.port = port;
+    port.on("data", (d: Buffer) => this.onData(d));
+    port.on("error", (e: Error) => this.lose(new RNodeError("port-lost", `${this.options.path}: ${e.message}`)));
+    port.on("close", (e: Error | null) => this.lose(new RNodeError("port-lost", `${this.options.path} ${e ? `went away (${e.message})` : "closed"}`)));
+    if (this.options.modemLines !== "leave") {
+      const on = this.options.modemLines === "assert";
+      this.modemLines = await new Promise((resolve) => port.set({ dtr: on, rts: on }, (e) => resolve(e ? "unsupported" : "set")));
+    }
+    // Whatever waited in the input buffer belongs to an earlier session.
+    await new Promise<void>((resolve) => port.flush(() => resolve()));
+  }
+
+  /** Queues bytes for the radio; false when more than maxWriteBufferBytes are already waiting. */
+  write(bytes: Uint8Array): boolean {
+    const port = this.port;
+    if (port === null || this.closed) return false;
+    if (port.writableLength > this.options.maxWriteBufferBytes) return false;
+    port.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), (e) => {
+      if (e) this.lose(new RNodeError("write-failed", `${this.options.path}: write failed: ${e.message}`));
+    });
+    return true;
+  }
+
+  /** Resolves with the first event `match` maps to something other than undefined; rejects on timeout or close. */
+  waitFor<T>(match: (e: DeviceEvent) => T | undefined, timeoutMs: number, onTimeout: () => RNodeError): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.closed) return reject(new RNodeError("port-lost", "link closed"));
+      const w: Waiter = {
+        match,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        timer: setTimeout(() => {
+          this.waiters = this.waiters.filter((x) => x !== w);
+          reject(onTimeout());
+        }, timeoutMs),
+      };
+      this.waiters.push(w);
+    });
+  }
+
+  /** Writes `tail` (best effort, e.g. radio off), then closes the port. Idempotent. */
+  close(tail?: Uint8Array): Promise<void> {
+    if (this.closing !== null) return this.closing;
+    this.closed = true;
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(new RNodeError("port-lost", "link closed"));
+    }
+    const port = this.port;
+    this.closing = (async () => {
+      if (port === null) return;
+      if (tail !== undefined && port.isOpen) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, 500);
+          port.write(Buffer.from(tail), () => port.drain(() => (clearTimeout(t), resolve())));
+        });
+      }
+      await closePort(port);
+    })();
+    return this.closing;
+  }
+
+  private lose(error: RNodeError): void {
+    if (this.closed) return;
+    void this.close();
+    this.handlers.lost(error);
+  }
+
+  private onData(d: Buffer): void {
+    if (this.closed) return;
+    const now = performance.now();
+    if (now - this.lastRxMs > this.options.partialFrameTimeoutMs && this.decoder.bufferedBytes > 0) {
+      this.decoder.reset();
+      this.handlers.drop("kiss-timeout", 1);
+    }
+    this.lastRxMs = now;
+    const frames = this.decoder.push(new Uint8Array(d.buffer, d.byteOffset, d.length));
+    const st = this.decoder.stats;
+    if (st.skippedBytes > this.skipped) this.handlers.drop("garbage-bytes", st.skippedBytes - this.skipped);
+    if (st.dropped.oversize > this.oversize) this.handlers.drop("oversize", st.dropped.oversize - this.oversize);
+    this.skipped = st.skippedBytes;
+    this.oversize = st.dropped.oversize;
+    for (const f of frames) {
+      if (this.closed) return;
+      const e = decodeDeviceFrame(f);
+      this.handlers.event(e);
+      for (const w of this.waiters) {
+        const v = w.match(e);
+        if (v === undefined) continue;
+        this.waiters = this.waiters.filter((x) => x !== w);
+        clearTimeout(w.timer);
+        w.resolve(v);
+        break;
+      }
+    }
+  }
+}
+
+function openError(path: string, e: Error): RNodeError {
+  const missing = /ENOENT|No such file/i.test(e.message);
+  return new RNodeError(missing ? "port-missing" : "port-open-failed", `${path}: ${missing ? "no such device" : e.message}`);
+}
+
+function closePort(port: SerialPort): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (!port.isOpen) return resolve();
+    port.close(() => resolve());
+  });
+}
