@@ -1,6 +1,7 @@
 // kosctl: the operator's tool. One subcommand per concern; each parses its own options.
 import { CliError, runMain } from "./cli.js";
 import { idCommand } from "./kosctl-id.js";
+import { logCommand } from "./kosctl-log.js";
 import { portsCommand } from "./kosctl-ports.js";
 import { announceCommand, cpCommand, pathCommand, probeCommand, statusCommand } from "./kosctl-net.js";
 import { VERSION } from "./version.js";
@@ -13,6 +14,7 @@ commands:
   probe     probe a destination and time the proof (like rnprobe)
   cp        send, fetch or receive files (compatible with rncp)
   announce  announce the running kosd's destinations now
+  log       the action log: append, list, tail, show, verify, export/import bundles, status
   id        identities: generate, show, import/export, sign/verify, encrypt/decrypt, hash names
   ports     list serial ports (where RNode radios show up)
   version   print the version
@@ -27,6 +29,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   probe: probeCommand,
   cp: cpCommand,
   announce: announceCommand,
+  log: logCommand,
   ports: portsCommand,
   version: async () => {
     process.stdout.write(`kosctl ${VERSION}\n`);

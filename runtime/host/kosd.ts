@@ -8,6 +8,7 @@ import { exampleConfig } from "./config/example.js";
 import { formatIssue, loadConfig, type ConfigOverrides } from "./config/load.js";
 import { ControlServer } from "./control.js";
 import { registerCp } from "./cp.js";
+import { registerLog } from "./log-ops.js";
 import { loadOrCreateIdentity } from "./datadir.js";
 import { createLogger, parseLogLevel } from "./logger.js";
 import { KosNode } from "./node.js";
@@ -89,6 +90,7 @@ async function main(argv: string[]): Promise<number> {
   const control = new ControlServer(config.controlSocket);
   registerOps(control, node);
   registerCp(control, node);
+  registerLog(control, node);
   try {
     await control.listen();
   } catch (e) {
