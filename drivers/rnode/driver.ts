@@ -26,6 +26,7 @@ import { Backoff, DEFAULT_BACKOFF, DriverBase, type BackoffOptions, type FrameMe
 import { configureRadio, detectRadio } from "./handshake.js";
 import { rnodeBitrateBps, rnodeCommand as cmd, RNODE_PROTOCOL, RNodeError, type ChannelStats, type DeviceEvent, type PhyStats, type RadioSetting } from "./protocol.js";
 import { SerialLink, type ModemLinePolicy } from "./serial-link.js";
+import { CarrierLink, type RNodeCarrierFactory, type RNodeLink } from "./carrier.js";
 
 export const RNODE_DEFAULTS = Object.freeze({
   /** RNodeInterface.DEFAULT_IFAC_SIZE and HW_MTU. */
@@ -46,8 +47,13 @@ export const RNODE_DEFAULTS = Object.freeze({
 });
 
 export interface RNodeDriverOptions {
-  /** Serial device path, e.g. /dev/ttyUSB0 or /dev/serial/by-id/... */
+  /** Serial device path, e.g. /dev/ttyUSB0 or /dev/serial/by-id/... (with `carrier`: how the radio is named, e.g. ble://RNode 3B87). */
   port: string;
+  /**
+   * Another byte carrier instead of the serial port at `port` (drivers/ble: BLE). Detection, configuration,
+   * traffic and recovery stay the same; the device-path watch applies to the serial port only.
+   */
+  carrier?: RNodeCarrierFactory | null;
   /** Shown as RNodeInterface[name]. */
   name?: string;
   frequencyHz: number;
@@ -61,6 +67,8 @@ export interface RNodeDriverOptions {
   flowControl?: boolean;
   /** Station identification: the callsign goes out as a packet once intervalMs has passed since the first packet after the last one. */
   id?: { callsign: string; intervalMs: number } | null;
+  /** Called with the callsign's length each time the driver sends it (the host counts its airtime). */
+  onIdSent?: (bytes: number) => void;
   ifacSize?: number;
   bitrateBps?: number;
   modemLines?: ModemLinePolicy;
@@ -109,13 +117,14 @@ export class RNodeDriver extends DriverBase {
   lastError: RNodeError | null = null;
   /** Times the driver went up. */
   connections = 0;
-  private readonly o: Required<Omit<RNodeDriverOptions, "name" | "random" | "backoff" | "bitrateBps" | "ifacSize" | "id" | "readyTimeoutMs">> & {
+  private readonly o: Required<Omit<RNodeDriverOptions, "name" | "random" | "backoff" | "bitrateBps" | "ifacSize" | "id" | "readyTimeoutMs" | "onIdSent">> & {
     id: { callsign: Uint8Array; intervalMs: number } | null;
     readyTimeoutMs: number;
+    onIdSent: ((bytes: number) => void) | null;
   };
   private readonly backoff: Backoff;
   private phase: Phase = "idle";
-  private link: SerialLink | null = null;
+  private link: RNodeLink | null = null;
   private linkRealPath: string | null = null;
   private closing: Promise<void> = Promise.resolve();
   private retryTimer: NodeJS.Timeout | null = null;
@@ -156,7 +165,9 @@ export class RNodeDriver extends DriverBase {
       airtimeLimitShortPct: options.airtimeLimitShortPct ?? null,
       airtimeLimitLongPct: options.airtimeLimitLongPct ?? null,
       flowControl: options.flowControl ?? false,
+      carrier: options.carrier ?? null,
       id: callsign !== null ? { callsign, intervalMs: options.id!.intervalMs } : null,
+      onIdSent: options.onIdSent ?? null,
       modemLines: options.modemLines ?? "assert",
       detectTimeoutMs: options.detectTimeoutMs ?? d.detectTimeoutMs,
       detectRetryMs: options.detectRetryMs ?? d.detectRetryMs,
@@ -252,27 +263,30 @@ export class RNodeDriver extends DriverBase {
     if (this.phase === "closed") return;
     this.phase = "opening";
     this.setState("connecting");
-    const link = new SerialLink(
-      { path: this.o.port, baudRate: RNODE_DEFAULTS.baudRate, modemLines: this.o.modemLines, partialFrameTimeoutMs: RNODE_DEFAULTS.partialFrameTimeoutMs, maxWriteBufferBytes: RNODE_DEFAULTS.maxWriteBufferBytes },
-      { event: (e) => this.onEvent(link, e), drop: (r, n) => this.drop(r, n), lost: (e) => this.fail(link, e) },
-    );
+    const handlers = { event: (e: DeviceEvent) => this.onEvent(link, e), drop: (r: string, n: number) => this.drop(r, n), lost: (e: RNodeError) => this.fail(link, e) };
+    const carrier = this.o.carrier?.() ?? null;
+    const link: RNodeLink = carrier !== null
+      ? new CarrierLink(carrier, { partialFrameTimeoutMs: carrier.partialFrameTimeoutMs ?? RNODE_DEFAULTS.partialFrameTimeoutMs }, handlers)
+      : new SerialLink({ path: this.o.port, baudRate: RNODE_DEFAULTS.baudRate, modemLines: this.o.modemLines, partialFrameTimeoutMs: RNODE_DEFAULTS.partialFrameTimeoutMs, maxWriteBufferBytes: RNODE_DEFAULTS.maxWriteBufferBytes }, handlers);
     this.link = link;
     this.run(link).catch((e: unknown) => this.fail(link, e instanceof RNodeError ? e : new RNodeError("port-open-failed", String((e as Error)?.message ?? e))));
   }
 
-  private async run(link: SerialLink): Promise<void> {
+  private async run(link: RNodeLink): Promise<void> {
     await this.closing; // the previous opening must release the port (it is opened exclusively)
     if (this.link !== link) return;
-    if (!fs.existsSync(this.o.port)) throw new RNodeError("port-missing", `${this.o.port}: no such device`);
+    const serial = link instanceof SerialLink;
+    if (serial && !fs.existsSync(this.o.port)) throw new RNodeError("port-missing", `${this.o.port}: no such device`);
     await link.open();
     if (this.link !== link) return;
-    this.linkRealPath = realPath(this.o.port);
+    this.linkRealPath = serial ? realPath(this.o.port) : null;
     this.st.device = { detected: false, firmware: null, platform: null, mcu: null, board: null };
     this.phase = "detecting";
-    await detectRadio(link, this.st.device, this.o);
+    // handshake.ts names SerialLink but uses only write() and waitFor(), which every RNodeLink has.
+    await detectRadio(link as SerialLink, this.st.device, this.o);
     if (this.link !== link) return;
     this.phase = "configuring";
-    await configureRadio(link, this.o);
+    await configureRadio(link as SerialLink, this.o);
     if (this.link !== link) return;
     this.phase = "up";
     this.connections++;
@@ -282,7 +296,7 @@ export class RNodeDriver extends DriverBase {
     this.setState("up");
   }
 
-  private fail(link: SerialLink, error: RNodeError): void {
+  private fail(link: RNodeLink, error: RNodeError): void {
     if (this.link !== link) return;
     this.link = null;
     this.lastError = error;
@@ -318,7 +332,7 @@ export class RNodeDriver extends DriverBase {
     this.link?.write(cmd.ready());
   }
 
-  private onEvent(link: SerialLink, e: DeviceEvent): void {
+  private onEvent(link: RNodeLink, e: DeviceEvent): void {
     if (this.link !== link) return;
     this.probeSentMs = null;
     const st = this.st;
@@ -413,11 +427,12 @@ export class RNodeDriver extends DriverBase {
   /** Housekeeping: the device path, silence, flow control and station identification. */
   private tick(): void {
     const now = performance.now();
-    const exists = fs.existsSync(this.o.port);
+    const serial = this.o.carrier === null; // the device-path watch is for serial ports
+    const exists = serial && fs.existsSync(this.o.port);
     const appeared = exists && !this.pathSeen;
     this.pathSeen = exists;
     const link = this.link;
-    if (link !== null && this.phase !== "opening") {
+    if (serial && link !== null && this.phase !== "opening") {
       if (!exists) return this.fail(link, new RNodeError("port-lost", `${this.o.port} disappeared (unplugged)`));
       if (this.linkRealPath !== null && realPath(this.o.port) !== this.linkRealPath) return this.fail(link, new RNodeError("port-lost", `${this.o.port} now names another device (replugged)`));
     }
@@ -439,7 +454,7 @@ export class RNodeDriver extends DriverBase {
     const id = this.o.id;
     if (id !== null && this.firstTxMs !== null && now - this.firstTxMs > id.intervalMs && (!this.o.flowControl || this.ready)) {
       this.firstTxMs = null;
-      link.write(cmd.data(id.callsign));
+      if (link.write(cmd.data(id.callsign))) this.o.onIdSent?.(id.callsign.length);
     }
   }
 

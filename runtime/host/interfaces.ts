@@ -2,22 +2,24 @@
 // server or AutoInterface) an interface id, applies and strips interface access codes, and moves frames
 // between drivers and the engine. Frames that fail the access code are dropped and counted, never passed on.
 import type { Bytes } from "../core/bytes.js";
-import type { Logger, RandomSource } from "../core/ports.js";
+import { systemClock, type Clock, type Logger, type RandomSource } from "../core/ports.js";
 import { InterfaceAccessCode } from "../wire/ifac.js";
 import type { InterfaceDescriptor, InterfaceMode } from "../mesh/types.js";
 import type { TransportInterface } from "../mesh/transport/interfaces.js";
-import type { LinkDriver } from "../../drivers/port.js";
+import type { FrameMeta, LinkDriver } from "../../drivers/port.js";
 import { TcpClientDriver } from "../../drivers/net/tcp-client.js";
 import { TcpServerDriver } from "../../drivers/net/tcp-server.js";
 import { UdpDriver } from "../../drivers/net/udp.js";
 import { AutoInterfaceDriver } from "../../drivers/net/auto.js";
 import type { InterfaceConfig } from "./config/schema.js";
+import { AirtimeBudgets, buildRadio, type RadioGate, type RadioRow } from "./radio.js";
 
 export interface InterfaceSink {
   /** A new interface to register with the engine (clients at start, server/auto peers when they come). */
   added(desc: TransportInterface): void;
   removed(id: number): void;
-  frame(id: number, raw: Bytes): void;
+  /** `meta`: what the link knows of how the frame arrived (a radio's RSSI and SNR). */
+  frame(id: number, raw: Bytes, meta?: FrameMeta): void;
   /** An interface (re)connected: a good moment to announce local destinations on it. */
   up(id: number): void;
 }
@@ -37,6 +39,8 @@ export interface InterfaceRow {
   txFrames: number;
   txBytes: number;
   drops: Record<string, number>;
+  /** RNodeInterface only: settings, signal, channel, airtime budget, battery (./radio.ts). */
+  radio?: RadioRow;
 }
 
 interface Attached {
@@ -48,6 +52,8 @@ interface Attached {
   ifacDrops: number;
   /** A frame has come in on this interface. */
   heard: boolean;
+  /** RNodeInterface: the airtime budget every send goes through (./radio.ts). */
+  radio?: RadioGate;
 }
 
 export class InterfaceManager {
@@ -62,6 +68,8 @@ export class InterfaceManager {
     private readonly log: Logger,
     /** Makes the driver of a configured interface (tests substitute their own). */
     private readonly makeDriver?: (config: InterfaceConfig) => LinkDriver,
+    /** Radios: the clock of the airtime budgets and the budgets (kept in memory when not given). */
+    private readonly radios: { clock?: Clock; airtime?: AirtimeBudgets } = {},
   ) {}
 
   /** Builds and starts the drivers; an interface that cannot start is logged and skipped, never fatal. */
@@ -69,14 +77,16 @@ export class InterfaceManager {
     for (const config of configs) {
       if (!config.enabled) continue;
       let driver: LinkDriver;
+      let radio: RadioGate | undefined;
       try {
-        driver = this.makeDriver !== undefined ? this.makeDriver(config) : this.#build(config);
+        if (this.makeDriver === undefined && config.type === "RNodeInterface") driver = (radio = this.#radio(config)).driver;
+        else driver = this.makeDriver !== undefined ? this.makeDriver(config) : this.#build(config);
       } catch (e) {
         this.log.log("error", "interface not started", { interface: config.name, error: (e as Error).message });
         continue;
       }
       const ifac = config.ifac ? InterfaceAccessCode.derive(config.ifac.networkName, config.ifac.passphrase, config.ifac.sizeBytes) : null;
-      this.#attach({ id: null, driver, config, ifac, parent: null, ifacDrops: 0, heard: false });
+      this.#attach({ id: null, driver, config, ifac, parent: null, ifacDrops: 0, heard: false, ...(radio !== undefined ? { radio } : {}) });
     }
   }
 
@@ -84,7 +94,7 @@ export class InterfaceManager {
   send(id: number, raw: Bytes): boolean {
     const a = this.#byId.get(id);
     if (a === undefined) return false;
-    return a.driver.send(a.ifac !== null ? a.ifac.apply(raw) : raw);
+    return (a.radio ?? a.driver).send(a.ifac !== null ? a.ifac.apply(raw) : raw);
   }
 
   rows(): InterfaceRow[] {
@@ -102,13 +112,14 @@ export class InterfaceManager {
       rxBytes: a.driver.counters.rxBytes,
       txFrames: a.driver.counters.txFrames,
       txBytes: a.driver.counters.txBytes,
-      drops: { ...a.driver.counters.drops, ...(a.ifacDrops > 0 ? { "ifac-mismatch": a.ifacDrops } : {}) },
+      drops: { ...a.driver.counters.drops, ...a.radio?.drops, ...(a.ifacDrops > 0 ? { "ifac-mismatch": a.ifacDrops } : {}) },
+      ...(a.radio !== undefined ? { radio: a.radio.status() } : {}),
     }));
   }
 
   async stop(): Promise<void> {
     this.#stopping = true;
-    await Promise.all(this.#attached.filter((a) => a.parent === null).map((a) => a.driver.stop().catch(() => undefined)));
+    await Promise.all(this.#attached.filter((a) => a.parent === null).map((a) => (a.radio ?? a.driver).stop().catch(() => undefined)));
   }
 
   #attach(a: Attached): void {
@@ -117,7 +128,7 @@ export class InterfaceManager {
     if (carriesFrames) {
       a.id = this.#nextId++;
       this.#byId.set(a.id, a);
-      a.driver.on("frame", (frame) => this.#frame(a, frame));
+      a.driver.on("frame", (frame, meta) => this.#frame(a, frame, meta));
       this.sink.added(this.#descriptor(a));
       // Children are born connected: they never report a transition to "up".
       if (a.driver.state === "up") this.sink.up(a.id);
@@ -147,7 +158,7 @@ export class InterfaceManager {
     a.id = null;
   }
 
-  #frame(a: Attached, frame: Uint8Array): void {
+  #frame(a: Attached, frame: Uint8Array, meta?: FrameMeta): void {
     if (a.id === null) return;
     let raw = frame;
     if (a.ifac !== null) {
@@ -158,7 +169,7 @@ export class InterfaceManager {
       }
       raw = r.value;
     }
-    this.sink.frame(a.id, raw);
+    this.sink.frame(a.id, raw, meta);
     if (a.heard) return;
     a.heard = true;
     // An AutoInterface peer sends only to nodes it has discovered, so its first frame shows it knows us now.
@@ -229,7 +240,18 @@ export class InterfaceManager {
           ignoredDevices: c.ignoredDevices,
         });
       case "RNodeInterface":
-        throw new Error("RNode radios are not driven yet by this kosd build");
+        // Never a bare driver: a radio's sends must pass its airtime budget (start() builds it with #radio).
+        throw new Error("an RNodeInterface is built with its airtime budget");
     }
+  }
+
+  /** An RNode radio: its driver behind the airtime budget of its region sub-band (./radio.ts). */
+  #radio(c: InterfaceConfig & { type: "RNodeInterface" }): RadioGate {
+    this.radios.airtime ??= new AirtimeBudgets(null, this.log, this.radios.clock ?? systemClock);
+    const ifacSize = c.ifac?.sizeBytes;
+    return buildRadio(c, { random: this.random, clock: this.radios.clock ?? systemClock, budgets: this.radios.airtime }, {
+      ...(c.bitrateBps !== null ? { bitrateBps: c.bitrateBps } : {}),
+      ...(ifacSize !== undefined ? { ifacSize } : {}),
+    });
   }
 }

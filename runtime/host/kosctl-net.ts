@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { CliError, flagString, parseArgs } from "./cli.js";
 import { ControlError, controlRequest } from "./control.js";
 import { defaultDataDir } from "./datadir.js";
+import { mqttStatusText } from "./kosctl-mqtt.js";
 
 function socketPath(args: ReturnType<typeof parseArgs>): string {
   const explicit = flagString(args, "socket") ?? process.env["KOS_CONTROL_SOCKET"];
@@ -44,10 +45,12 @@ function out(args: ReturnType<typeof parseArgs>, value: unknown, text: () => str
 export async function statusCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, COMMON, COMMON_BOOL);
   if (args.flags.has("help") || args.flags.has("h")) {
-    process.stdout.write("usage: kosctl status [--json] [--socket PATH | --data-dir DIR]\n\nInterfaces, traffic, drops, paths and links of the running kosd.\n");
+    process.stdout.write("usage: kosctl status [--json] [--socket PATH | --data-dir DIR]\n\nInterfaces, traffic, drops, paths and links of the running kosd, and its MQTT bridge.\n");
     return 0;
   }
   const s = (await call(args, "status", {}, 10_000)) as Record<string, any>;
+  // The MQTT bridge answers separately (a kosd without the command just has no bridge to show).
+  s["mqtt"] = await call(args, "mqtt-status", {}, 10_000).catch(() => ({ enabled: false }));
   return out(args, s, () => {
     let t = `kosd ${s["version"]}  node <${s["identity"]}>  transport ${s["transportEnabled"] ? "on" : "off"}  up ${s["uptimeS"]} s\n`;
     for (const i of s["interfaces"] as Array<Record<string, any>>) {
@@ -59,10 +62,12 @@ export async function statusCommand(argv: string[]): Promise<number> {
       t += `    Traffic : ↑${size(i["txBytes"])} ${i["txFrames"]} pkts  ↓${size(i["rxBytes"])} ${i["rxFrames"]} pkts\n`;
       const drops = Object.entries(i["drops"] as Record<string, number>).filter(([, n]) => n > 0);
       if (drops.length > 0) t += `    Drops   : ${drops.map(([k, n]) => `${k} ${n}`).join(", ")}\n`;
+      if (i["radio"] !== undefined) t += radioText(i["radio"] as RadioView);
     }
     if ((s["interfaces"] as unknown[]).length === 0) t += "\n no interfaces\n";
     const tables = s["tables"] as Record<string, number>;
     t += `\n paths ${tables["paths"] ?? 0}, links ${(s["links"] as unknown[]).length}, known destinations ${s["knownDestinations"]}\n`;
+    if (s["mqtt"]?.["enabled"] === true) t += "\n" + mqttStatusText(s["mqtt"]);
     return t;
   });
 }
@@ -208,4 +213,49 @@ function rate(bps: number): string {
   if (bps >= 1e6) return `${(bps / 1e6).toFixed(2)} Mbps`;
   if (bps >= 1e3) return `${(bps / 1e3).toFixed(2)} kbps`;
   return `${bps} bps`;
+}
+
+/** The `radio` field of an RNodeInterface row (runtime/host/radio.ts RadioRow), as kosctl reads it. */
+interface RadioView {
+  port: string;
+  lastError: { code: string; message: string } | null;
+  frequencyHz: number;
+  bandwidthHz: number;
+  spreadingFactor: number;
+  codingRate: number;
+  txPowerDbm: number;
+  board: string | null;
+  region: string | null;
+  subBand: string | null;
+  device: { firmware: string | null; board: number | null };
+  lastPacket: { rssiDbm: number; snrDb: number } | null;
+  channel: { airtimeShortPct: number; airtimeLongPct: number; channelLoadShortPct: number; channelLoadLongPct: number; noiseFloorDbm: number } | null;
+  battery: { state: string; percent: number } | null;
+  temperatureC: number | null;
+  radioErrors: Record<string, number>;
+  airtime: { budget: string; dutyCyclePct: number; windowMs: number; usedMs: number; allowedMs: number; heldPackets: number } | null;
+}
+
+function radioText(r: RadioView): string {
+  const secs = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+  const where = [r.region !== null ? `${r.region}${r.subBand !== null ? ` ${r.subBand}` : ""}` : null, r.board].filter((x) => x !== null).join(", ");
+  let t = `    Radio   : ${(r.frequencyHz / 1e6).toFixed(3)} MHz  ${r.bandwidthHz / 1000} kHz  SF${r.spreadingFactor}  CR4/${r.codingRate}  ${r.txPowerDbm} dBm${where !== "" ? `  (${where})` : ""}\n`;
+  const fw = r.device.firmware !== null ? `, firmware ${r.device.firmware}${r.device.board !== null ? `, board 0x${r.device.board.toString(16).padStart(2, "0")}` : ""}` : "";
+  t += `    Port    : ${r.port}${fw}\n`;
+  if (r.lastError !== null) t += `    Error   : ${r.lastError.message} (${r.lastError.code})\n`;
+  const noise = r.channel !== null ? `, noise floor ${r.channel.noiseFloorDbm} dBm` : "";
+  t += `    Signal  : ${r.lastPacket !== null ? `last packet ${r.lastPacket.rssiDbm} dBm, SNR ${r.lastPacket.snrDb} dB` : "no packet yet"}${noise}\n`;
+  if (r.channel !== null) {
+    const c = r.channel;
+    t += `    Channel : load ${c.channelLoadShortPct.toFixed(2)} % (1 h ${c.channelLoadLongPct.toFixed(2)} %), own airtime ${c.airtimeShortPct.toFixed(2)} % (1 h ${c.airtimeLongPct.toFixed(2)} %)\n`;
+  }
+  if (r.airtime !== null) {
+    const a = r.airtime;
+    t += `    Airtime : ${secs(a.usedMs)} of ${secs(a.allowedMs)} per ${Math.round(a.windowMs / 60_000)} min (${a.dutyCyclePct} % duty cycle, ${a.budget})${a.heldPackets > 0 ? `, ${a.heldPackets} packets held` : ""}\n`;
+  } else t += `    Airtime : no duty-cycle budget (no region configured)\n`;
+  if (r.battery !== null) t += `    Battery : ${r.battery.percent} % ${r.battery.state}\n`;
+  if (r.temperatureC !== null) t += `    Temp    : ${r.temperatureC} °C\n`;
+  const errors = Object.entries(r.radioErrors);
+  if (errors.length > 0) t += `    Errors  : ${errors.map(([k, n]) => `${k} ${n}`).join(", ")}\n`;
+  return t;
 }

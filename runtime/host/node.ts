@@ -12,6 +12,7 @@ import { fromHex } from "../core/bytes.js";
 import type { KosdConfig } from "./config/load.js";
 import { writeFileAtomic } from "./datadir.js";
 import { InterfaceManager } from "./interfaces.js";
+import { AIRTIME_FILE, AirtimeBudgets } from "./radio.js";
 
 const PATHS_FILE = "paths.json";
 const KNOWN_FILE = "known_destinations.json";
@@ -24,6 +25,8 @@ export type EventListener = (ev: EngineEvent) => void;
 export class KosNode {
   readonly engine: Engine;
   readonly interfaces: InterfaceManager;
+  /** Duty-cycle airtime budgets of the radios' region sub-bands (./radio.ts), kept in the data dir. */
+  readonly airtime: AirtimeBudgets;
   readonly startedAtMs: number;
   readonly #listeners = new Set<EventListener>();
   #timer: NodeJS.Timeout | null = null;
@@ -46,19 +49,24 @@ export class KosNode {
       respondToProbes: config.respondToProbes,
       blackholedIdentities: config.blackholedIdentities.map((h) => fromHex(h)),
     });
+    this.airtime = new AirtimeBudgets(path.join(config.dataDir, AIRTIME_FILE), log, clock);
     this.interfaces = new InterfaceManager(
       {
         added: (desc) => this.#run(() => this.engine.addInterface(desc, this.clock.nowMs())),
         removed: (id) => this.#run(() => this.engine.removeInterface(id, this.clock.nowMs())),
-        frame: (id, raw) => this.#run(() => this.engine.inbound(id, raw, this.clock.nowMs())),
+        frame: (id, raw, meta) => this.#run(() => this.engine.inbound(id, raw, this.clock.nowMs(), meta)),
         up: (id) => this.#run(() => this.#announceOn(id)),
       },
       random,
       log,
+      undefined,
+      { clock, airtime: this.airtime },
     );
   }
 
   start(): void {
+    // The airtime budgets before the radios that spend them.
+    this.airtime.load();
     // Interfaces first: persisted paths are matched to interfaces by name.
     this.interfaces.start(this.config.interfaces);
     this.#loadState();
@@ -87,6 +95,7 @@ export class KosNode {
     if (this.#persistTimer !== null) clearInterval(this.#persistTimer);
     this.saveState();
     await this.interfaces.stop();
+    this.airtime.stop();
   }
 
   onEvent(listener: EventListener): () => void {
@@ -152,6 +161,7 @@ export class KosNode {
     } catch (e) {
       this.log.log("warn", "could not save state", { dir, error: (e as NodeJS.ErrnoException).code ?? (e as Error).message });
     }
+    this.airtime.save(); // logs its own failure
   }
 
   #loadState(): void {
