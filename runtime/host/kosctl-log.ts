@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { CliError, flagString, parseArgs, type ParsedArgs } from "./cli.js";
 import { ControlError, controlRequest } from "./control.js";
 import { defaultDataDir } from "./datadir.js";
+import { mqttStatusText } from "./kosctl-mqtt.js";
 
 const HELP = `usage: kosctl log <command> [options]
 
@@ -18,7 +19,7 @@ commands:
   verify [--json]                           check every chain and signature; exit 1 with the first problem
   export FILE [--author HASH[,HASH...]]     write a bundle file of entries for another node
   import FILE [--json]                      add a bundle's entries, each one verified; exit 1 if any is refused
-  status [--json]                           entries, segments, heads per author, last recovery
+  status [--json]                           entries, segments, heads per author, last recovery, MQTT bridge
 
 options: --socket PATH | --data-dir DIR (which kosd), --json (machine-readable output)
 `;
@@ -202,6 +203,7 @@ const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
       for (const x of rec["truncated"] as Row[]) t += `recovery: truncated a torn tail of ${x["file"]} at ${x["offset"]} (${x["bytes"]} bytes)\n`;
       for (const x of rec["quarantined"] as Row[]) t += `recovery: ${x["file"]} damaged at ${x["offset"]} (${x["reason"]}), kept as ${x["movedTo"]}\n`;
       t += "sync: no peers yet (log sync is not part of this version)\n";
+      t += mqttStatusText(s["mqtt"] as Row | undefined);
       return t;
     });
   },

@@ -9,6 +9,8 @@ import { formatIssue, loadConfig, type ConfigOverrides } from "./config/load.js"
 import { ControlServer } from "./control.js";
 import { registerCp } from "./cp.js";
 import { registerLog } from "./log-ops.js";
+import { LogSyncService } from "./log-sync.js";
+import { MqttBridge, registerMqtt } from "./mqtt-bridge.js";
 import { loadOrCreateIdentity } from "./datadir.js";
 import { createLogger, parseLogLevel } from "./logger.js";
 import { KosNode } from "./node.js";
@@ -90,13 +92,24 @@ async function main(argv: string[]): Promise<number> {
   const control = new ControlServer(config.controlSocket);
   registerOps(control, node);
   registerCp(control, node);
-  registerLog(control, node);
+  // The action-log bridge to headquarters ([mqtt]), fed once the log is open.
+  const bridge = config.mqtt.enabled ? new MqttBridge({ config: config.mqtt, dataDir: config.dataDir, identityHash: identity.hash, log, random: cryptoRandom }) : null;
+  const logOpened = registerLog(control, node, { mqttStatus: () => bridge?.status() ?? null });
+  registerMqtt(control, bridge);
   try {
     await control.listen();
   } catch (e) {
     throw new CliError(`cannot open the control socket ${config.controlSocket}: ${(e as Error).message}`);
   }
   node.start();
+  // Log sync with peers whose announced log hint differs (runtime/log/sync over links).
+  void logOpened.then((store) => {
+    if (store instanceof Error) return;
+    const sync = new LogSyncService(node, store);
+    sync.start();
+    store.onAppend(() => sync.refresh());
+  });
+  if (bridge !== null) void logOpened.then((store) => bridge.start(store));
 
   // Signal handlers go in before the ready line: a supervisor may signal the moment it reads it.
   const stopped = new Promise<number>((resolve) => {
@@ -108,7 +121,7 @@ async function main(argv: string[]): Promise<number> {
       }
       stopping = true;
       log.log("info", "kosd stopping", { signal });
-      void Promise.allSettled([node.stop(), control.close()]).then(() => resolve(0));
+      void Promise.allSettled([node.stop(), control.close(), bridge?.stop()]).then(() => resolve(0));
     };
     process.on("SIGINT", () => stop("SIGINT"));
     process.on("SIGTERM", () => stop("SIGTERM"));
@@ -120,6 +133,7 @@ async function main(argv: string[]): Promise<number> {
     transport: config.enableTransport,
     interfaces,
     control: config.controlSocket,
+    mqtt: config.mqtt.enabled ? config.mqtt.url : "off",
     startupMs: Number((process.hrtime.bigint() - startedAt) / 1_000_000n),
   });
   process.stdout.write(

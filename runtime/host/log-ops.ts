@@ -13,7 +13,13 @@ import type { KosNode } from "./node.js";
 
 export const LOG_DIR_NAME = "log";
 
-export function registerLog(server: ControlServer, node: KosNode): void {
+export interface LogOpsOptions {
+  /** The MQTT bridge's state for `log status` (./mqtt-bridge.ts); absent or null: no bridge. */
+  mqttStatus?: () => Record<string, unknown> | null;
+}
+
+/** Opens the store and registers the log commands; resolves with the open store (or why it did not open). */
+export function registerLog(server: ControlServer, node: KosNode, opts: LogOpsOptions = {}): Promise<LogStore | Error> {
   const dir = path.join(node.config.dataDir, LOG_DIR_NAME);
   const opened: Promise<LogStore | Error> = LogStore.open({ dir, logger: node.log, clock: node.clock }).then(
     (store) => {
@@ -150,8 +156,10 @@ export function registerLog(server: ControlServer, node: KosNode): void {
       recovery: s.recovery,
       // Per-peer sync state arrives with log sync; nothing to report before it.
       peers: [],
+      mqtt: opts.mqttStatus?.() ?? { enabled: false },
     };
   });
+  return opened;
 }
 
 function intArg(args: Record<string, unknown>, name: string, dflt: number, min: number, max: number): number {

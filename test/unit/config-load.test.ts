@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { exampleConfig } from "../../runtime/host/config/example.js";
 import { formatIssue, loadConfig, loadConfigText, type ConfigHost, type KosdConfig, type LoadResult } from "../../runtime/host/config/load.js";
 import {
-  COMMON_INTERFACE_OPTIONS, LOGGING_OPTIONS, MAIN_OPTIONS, SUPPORTED_INTERFACE_TYPES, TYPE_OPTIONS, type InterfaceConfig,
+  COMMON_INTERFACE_OPTIONS, LOGGING_OPTIONS, MAIN_OPTIONS, MQTT_OPTIONS, SUPPORTED_INTERFACE_TYPES, TYPE_OPTIONS, type InterfaceConfig,
 } from "../../runtime/host/config/schema.js";
 import { REPO_ROOT } from "../helpers.js";
 
@@ -57,7 +57,7 @@ test("the example still loads with every commented-out option switched on", () =
 
 test("the example shows every option kosd acts on", () => {
   const example = exampleConfig();
-  const tables = [MAIN_OPTIONS, LOGGING_OPTIONS, COMMON_INTERFACE_OPTIONS, ...Object.values(TYPE_OPTIONS)];
+  const tables = [MAIN_OPTIONS, LOGGING_OPTIONS, MQTT_OPTIONS, COMMON_INTERFACE_OPTIONS, ...Object.values(TYPE_OPTIONS)];
   const missing = tables.flatMap((t) => Object.entries(t).filter(([k, d]) => !d.ignored && !d.alias && !new RegExp(`\\b${k}\\b`).test(example)).map(([k]) => k));
   assert.deepEqual(missing, []);
 });
@@ -65,7 +65,7 @@ test("the example shows every option kosd acts on", () => {
 test("the README documents every option, ignored ones included", () => {
   const readmes = [path.join(REPO_ROOT, "runtime", "host", "config", "README.md"), path.join(REPO_ROOT, "README.md")];
   const text = readmes.filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f, "utf8")).join("\n");
-  const tables = [MAIN_OPTIONS, LOGGING_OPTIONS, COMMON_INTERFACE_OPTIONS, ...Object.values(TYPE_OPTIONS)];
+  const tables = [MAIN_OPTIONS, LOGGING_OPTIONS, MQTT_OPTIONS, COMMON_INTERFACE_OPTIONS, ...Object.values(TYPE_OPTIONS)];
   const missing = tables.flatMap((t) => Object.keys(t).filter((k) => !text.includes("`" + k + "`")));
   assert.deepEqual([...new Set(missing)], []);
 });
@@ -77,6 +77,10 @@ test("no file means built-in defaults, with the data directory from the environm
     file: null, dataDir: "/env/data", controlSocket: "/env/data/kosd.sock", log: { level: "info", json: false }, enableTransport: false,
     respondToProbes: false, useImplicitProof: true, panicOnInterfaceError: false, blackholedIdentities: [], persistIntervalMs: 43_200_000,
     reticulumConfig: null, interfaces: [],
+    mqtt: {
+      enabled: false, url: null, clientId: null, username: null, password: null, topicPrefix: "kos/log", payload: "binary", protocolVersion: 5,
+      caFile: null, certFile: null, keyFile: null, keepaliveS: 60, maxInflight: 32, reconnectMaxMs: 60_000,
+    },
   });
 });
 

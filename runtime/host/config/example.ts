@@ -89,6 +89,47 @@ const EXAMPLE = `# kosd configuration.
 # and 5-8 debug.
 
 
+
+[mqtt]
+
+# Bridge the action log to headquarters: every verified entry of the log
+# (every author's, not only this node's) is published to an existing MQTT
+# broker as soon as a link allows, at QoS 1, on the topic
+# <topic_prefix>/<kind>/<author hash>. After an outage kosd goes on from the
+# last entry the broker acknowledged; an entry may arrive twice, so
+# subscribers deduplicate by entry hash (SHA-256 of a binary payload, the
+# "hash" user property, or the "hash" field of a JSON payload).
+
+enabled = no
+url = mqtts://hq.example.org:8883
+
+# Client identifier; the default is kosd-<first 16 hex digits of the node
+# identity>. User name and password, if the broker asks for them (the
+# password is never logged or shown).
+# client_id = kosd-site-7
+# username = site-7
+# password = a long secret
+
+# Topics start with this prefix. The payload is the entry's canonical
+# MessagePack bytes (binary) or a JSON object (json). MQTT 5, or 3.1.1 for
+# older brokers (no user properties there).
+# topic_prefix = kos/log
+# payload = binary
+# protocol_version = 5
+
+# TLS (mqtts://): the CA that signed the broker's certificate
+# (default: the system's CAs), and a client certificate and key if the
+# broker wants one.
+# ca_file = /etc/kos-edge/hq-ca.pem
+# cert_file = /etc/kos-edge/site.crt
+# key_file = /etc/kos-edge/site.key
+
+# Keepalive in seconds, entries awaiting the broker's acknowledgement at
+# once, and the longest wait between reconnection attempts (seconds).
+# keepalive = 60
+# max_inflight = 32
+# reconnect_max = 60
+
 [interfaces]
 
   # Each [[subsection]] is one interface; its name is free. An interface runs

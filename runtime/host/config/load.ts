@@ -11,12 +11,12 @@ import { PARSE_LIMITS, parseConfig, type ConfigSection, type ParseIssue } from "
 import { checkRadioLimits, readRadioOptions } from "./radio.js";
 import { reticulumInterfaces } from "./reticulum.js";
 import {
-  BUILTIN_INTERFACE_DEFAULTS, COMMON_INTERFACE_OPTIONS, DEFAULT_IFAC_BYTES, INTERFACE_DEFAULTS, LOGGING_OPTIONS, MAIN_OPTIONS, RETICULUM_ONLY_INTERFACE_TYPES,
-  SUPPORTED_INTERFACE_TYPES, SectionReader, TYPE_OPTIONS, controlSettings, logLevelOfReticulum, suggest,
-  type ConfigIssue, type InterfaceConfig, type InterfaceDefaults, type InterfaceType, type Reporter, type RNodeConfig, type RNodePort,
+  BUILTIN_INTERFACE_DEFAULTS, COMMON_INTERFACE_OPTIONS, DEFAULT_IFAC_BYTES, INTERFACE_DEFAULTS, LOGGING_OPTIONS, MAIN_OPTIONS, MQTT_DEFAULTS, MQTT_OPTIONS,
+  RETICULUM_ONLY_INTERFACE_TYPES, SUPPORTED_INTERFACE_TYPES, SectionReader, TYPE_OPTIONS, controlSettings, logLevelOfReticulum, suggest,
+  type ConfigIssue, type InterfaceConfig, type InterfaceDefaults, type InterfaceType, type MqttConfig, type Reporter, type RNodeConfig, type RNodePort,
 } from "./schema.js";
 
-export type { ConfigIssue } from "./schema.js";
+export type { ConfigIssue, MqttConfig } from "./schema.js";
 
 export interface KosdConfig {
   /** The config file, or null when kosd runs on defaults. */
@@ -35,6 +35,8 @@ export interface KosdConfig {
   reticulumConfig: string | null;
   /** Every configured interface, disabled ones included (enabled: false), in file order. */
   interfaces: InterfaceConfig[];
+  /** [mqtt]: the action-log bridge to a broker (disabled unless `enabled = yes`). */
+  mqtt: MqttConfig;
 }
 
 /** What kosd's command line sets; each wins over the file. Relative paths are taken from the working directory. */
@@ -125,6 +127,7 @@ export function loadConfigText(text: string | null, file: string | null, overrid
   const top = topSections(root, rep);
   const main = new SectionReader(top.main ?? EMPTY, MAIN_OPTIONS, rep, { where: `[${top.main?.name ?? "kosd"}]`, unknown: "error" });
   const logging = new SectionReader(top.logging ?? EMPTY, LOGGING_OPTIONS, rep, { where: "[logging]", unknown: "error" });
+  const mqtt = readMqtt(top.mqtt ?? EMPTY, rep, resolve);
   const logLevelEntry = main.entry("log_level");
   const loglevelEntry = logging.entry("loglevel");
   if (logLevelEntry && loglevelEntry) rep.error(loglevelEntry.line, `loglevel repeats log_level (line ${logLevelEntry.line}); keep one`, loglevelEntry.column);
@@ -205,6 +208,7 @@ export function loadConfigText(text: string | null, file: string | null, overrid
     persistIntervalMs: (main.num("persist_interval") ?? CONFIG_LIMITS.defaultPersistIntervalS) * 1000,
     reticulumConfig,
     interfaces,
+    mqtt,
   };
   return { ok: true, config, warnings: sortIssues(log.warnings, label) };
 }
@@ -221,8 +225,10 @@ function sortIssues(issues: ConfigIssue[], mainFile: string): ConfigIssue[] {
     .map((x) => x.issue);
 }
 
-function topSections(root: ConfigSection, rep: Reporter): { main?: ConfigSection; logging?: ConfigSection; interfaces?: ConfigSection } {
-  const out: { main?: ConfigSection; logging?: ConfigSection; interfaces?: ConfigSection } = {};
+type TopSections = { main?: ConfigSection; logging?: ConfigSection; interfaces?: ConfigSection; mqtt?: ConfigSection };
+
+function topSections(root: ConfigSection, rep: Reporter): TopSections {
+  const out: TopSections = {};
   for (const e of root.entries) rep.error(e.line, `option "${e.key}" is outside any section; put it under [kosd]`, e.column);
   for (const s of root.sections) {
     if (s.name === "kosd" || s.name === "reticulum") {
@@ -230,14 +236,97 @@ function topSections(root: ConfigSection, rep: Reporter): { main?: ConfigSection
       else out.main = s;
     } else if (s.name === "logging") out.logging = s;
     else if (s.name === "interfaces") out.interfaces = s;
+    else if (s.name === "mqtt") out.mqtt = s;
     else {
-      const near = suggest(s.name, ["kosd", "reticulum", "logging", "interfaces"]);
-      rep.error(s.line, `unknown section [${s.name}]${near ? `; did you mean [${near}]?` : "; kosd reads [kosd], [logging] and [interfaces]"}`);
+      const near = suggest(s.name, ["kosd", "reticulum", "logging", "interfaces", "mqtt"]);
+      rep.error(s.line, `unknown section [${s.name}]${near ? `; did you mean [${near}]?` : "; kosd reads [kosd], [logging], [interfaces] and [mqtt]"}`);
       continue;
     }
     if (s.name !== "interfaces") for (const sub of s.sections) rep.error(sub.line, `[${s.name}] has no subsections; "${sub.name}" is not expected here`);
   }
   return out;
+}
+
+const MQTT_SCHEMES = ["mqtt:", "mqtts:"];
+
+/** [mqtt]: checked whether enabled or not; `enabled = yes` needs a url. */
+function readMqtt(s: ConfigSection, rep: Reporter, resolve: (p: string) => string): MqttConfig {
+  const r = new SectionReader(s, MQTT_OPTIONS, rep, { where: "[mqtt]", unknown: "error" });
+  const enabled = r.bool("enabled") ?? false;
+  const protocolVersion = r.text("protocol_version") === "4" ? 4 : MQTT_DEFAULTS.protocolVersion;
+  let url: string | null = null;
+  let tls = false;
+  const urlEntry = r.entry("url");
+  if (urlEntry !== undefined) {
+    const text = r.text("url")!;
+    let u: URL | null = null;
+    try {
+      u = new URL(text);
+    } catch {
+      rep.error(urlEntry.line, `url ${JSON.stringify(text)} is not a URL like mqtt://host:1883 or mqtts://host:8883`, urlEntry.valueColumn);
+    }
+    if (u !== null) {
+      if (!MQTT_SCHEMES.includes(u.protocol)) rep.error(urlEntry.line, `url must start with mqtt:// or mqtts://, got ${JSON.stringify(u.protocol.replace(/:$/, ""))}`, urlEntry.valueColumn);
+      else if (u.hostname === "") rep.error(urlEntry.line, "url needs a host name or address", urlEntry.valueColumn);
+      else if (u.username !== "" || u.password !== "") rep.error(urlEntry.line, "url must not carry credentials: set username and password instead (they are never logged)", urlEntry.valueColumn);
+      else if ((u.pathname !== "" && u.pathname !== "/") || u.search !== "" || u.hash !== "") rep.error(urlEntry.line, "url is a broker address only (mqtt://host:port): no path, query or fragment", urlEntry.valueColumn);
+      else {
+        url = text;
+        tls = u.protocol === "mqtts:";
+      }
+    }
+  } else if (enabled) rep.error(r.entry("enabled")!.line, "[mqtt] needs url (mqtt://host:1883 or mqtts://host:8883) when enabled = yes");
+
+  const prefixEntry = r.entry("topic_prefix");
+  let topicPrefix: string = MQTT_DEFAULTS.topicPrefix;
+  if (prefixEntry !== undefined) {
+    const p = r.text("topic_prefix")!;
+    const problem = /[+#]/.test(p)
+      ? "must not contain the wildcards + or #"
+      : p.startsWith("$")
+        ? "must not start with $ (topics of the broker itself)"
+        : p.startsWith("/") || p.endsWith("/")
+          ? "must not start or end with /"
+          : /[\u0000-\u001f\u007f-\u009f]/.test(p)
+            ? "must not contain control characters"
+            : null;
+    if (problem !== null) rep.error(prefixEntry.line, `topic_prefix ${problem}, got ${JSON.stringify(p)}`, prefixEntry.valueColumn);
+    else topicPrefix = p;
+  }
+  const username = r.text("username") ?? null;
+  const password = r.text("password") ?? null;
+  if (password !== null && username === null && protocolVersion === 4) {
+    rep.error(r.entry("password")!.line, "password needs username with protocol_version 3.1.1 (MQTT 5 allows a password alone)", r.entry("password")!.column);
+  }
+  const file = (name: string): string | null => {
+    const v = r.text(name);
+    if (v === undefined) return null;
+    if (!tls && url !== null) rep.warn(r.entry(name)!.line, `${name} has no effect without TLS: use an mqtts:// url`, r.entry(name)!.column);
+    return resolve(v);
+  };
+  const caFile = file("ca_file");
+  const certFile = file("cert_file");
+  const keyFile = file("key_file");
+  if ((certFile === null) !== (keyFile === null)) {
+    const e = r.entry(certFile !== null ? "cert_file" : "key_file")!;
+    rep.error(e.line, "cert_file and key_file go together: the client certificate and its private key", e.column);
+  }
+  return {
+    enabled,
+    url,
+    clientId: r.text("client_id") ?? null,
+    username,
+    password,
+    topicPrefix,
+    payload: (r.text("payload") ?? MQTT_DEFAULTS.payload) as "binary" | "json",
+    protocolVersion,
+    caFile,
+    certFile,
+    keyFile,
+    keepaliveS: r.num("keepalive") ?? MQTT_DEFAULTS.keepaliveS,
+    maxInflight: r.num("max_inflight") ?? MQTT_DEFAULTS.maxInflight,
+    reconnectMaxMs: (r.num("reconnect_max") ?? MQTT_DEFAULTS.reconnectMaxS) * 1000,
+  };
 }
 
 const KEY_OWNERS = new Map<string, InterfaceType[]>();

@@ -331,6 +331,55 @@ export function logLevelOfReticulum(level: number): "error" | "warn" | "info" | 
   return level <= 1 ? "error" : level === 2 ? "warn" : level <= 4 ? "info" : "debug";
 }
 
+// ---- [mqtt]: the bridge that publishes the action log to headquarters (../mqtt-bridge.ts).
+
+export const MQTT_DEFAULTS = {
+  topicPrefix: "kos/log",
+  payload: "binary",
+  protocolVersion: 5,
+  keepaliveS: 60,
+  maxInflight: 32,
+  reconnectMaxS: 60,
+} as const;
+
+export const MQTT_OPTIONS: OptionTable = {
+  enabled: bool(),
+  url: str({ word: true, nonEmpty: true, maxBytes: 1024 }),
+  client_id: str({ word: true, nonEmpty: true, maxBytes: 256 }),
+  username: str({ nonEmpty: true, maxBytes: 1024 }),
+  password: str({ secret: true, maxBytes: 1024 }),
+  topic_prefix: str({ word: true, nonEmpty: true, maxBytes: 256 }),
+  payload: oneOf({ binary: "binary", msgpack: "binary", json: "json" }),
+  protocol_version: oneOf({ "5": "5", "5.0": "5", "3.1.1": "4", "4": "4" }),
+  ca_file: str({ nonEmpty: true }),
+  cert_file: str({ nonEmpty: true }),
+  key_file: str({ nonEmpty: true }),
+  keepalive: int(0, 65535, "a whole number of seconds from 0 to 65535"),
+  max_inflight: int(1, 1000, "a whole number from 1 to 1000"),
+  reconnect_max: int(1, 3600, "a whole number of seconds from 1 to 3600"),
+};
+
+/** The [mqtt] section, defaults filled in. Paths are absolute. `password` is a secret: never log it. */
+export interface MqttConfig {
+  enabled: boolean;
+  /** mqtt://host[:port] or mqtts://host[:port], without credentials; null when not configured. */
+  url: string | null;
+  /** null: kosd-<first 16 hex digits of the node identity hash>. */
+  clientId: string | null;
+  username: string | null;
+  password: string | null;
+  topicPrefix: string;
+  payload: "binary" | "json";
+  /** 5 (MQTT 5.0) or 4 (MQTT 3.1.1). */
+  protocolVersion: 4 | 5;
+  caFile: string | null;
+  certFile: string | null;
+  keyFile: string | null;
+  keepaliveS: number;
+  maxInflight: number;
+  reconnectMaxMs: number;
+}
+
 // ---- Interfaces: [[name]] subsections of [interfaces].
 
 export const SUPPORTED_INTERFACE_TYPES = ["AutoInterface", "TCPClientInterface", "TCPServerInterface", "UDPInterface", "RNodeInterface"] as const;
