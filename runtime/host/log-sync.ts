@@ -16,6 +16,8 @@ import type { KosNode } from "./node.js";
 const MAX_SESSIONS = 32;
 /** Idle sessions' links close after this; a new announce opens a new one when logs differ again. */
 const IDLE_CLOSE_MS = 30_000;
+/** Hint changes are announced at most this often (kosctl announce forces one). */
+const HINT_ANNOUNCE_MIN_MS = 60_000;
 
 /** The durable store seen through the sync machine's LogView. */
 export class StoreView implements LogView {
@@ -67,6 +69,8 @@ export class LogSyncService {
   readonly #lastContact = new Map<string, number>();
   readonly #pendingLinks = new Set<string>();
   #timer: NodeJS.Timeout | null = null;
+  #announceTimer: NodeJS.Timeout | null = null;
+  #lastAnnounceMs = 0;
   #hint: LogHint;
 
   constructor(node: KosNode, store: LogStore) {
@@ -87,17 +91,36 @@ export class LogSyncService {
     node.onEvent((ev) => this.#onEvent(ev));
   }
 
+  /** The node announces every destination when an interface comes up; nothing more to do at start. */
   start(): void {
-    this.announce();
+    this.#lastAnnounceMs = this.#node.clock.nowMs();
   }
 
-  /** Re-announces when the log changed since the last announce (new hint), or when asked. */
+  /**
+   * Re-announces when the log changed since the last announce (a new hint), at most once a minute unless
+   * forced: peers learn of new entries without a flood of announces on a busy log.
+   */
   announce(force = true): void {
     const hint = this.#currentHint();
-    if (!force && equal(hint.digest, this.#hint.digest)) return;
+    const changed = !equal(hint.digest, this.#hint.digest);
+    // The destination always carries the current hint, so any announce (kosctl announce, an interface
+    // coming up) tells peers the truth; only our own hint-change announces are rate-limited.
     this.#hint = hint;
     (this.#dest.spec as { appData?: Bytes | null }).appData = encodeLogHint(hint);
-    this.#node.run((now) => this.#node.engine.announce(this.#dest, now));
+    if (!force && !changed) return;
+    const now = this.#node.clock.nowMs();
+    if (!force && now - this.#lastAnnounceMs < HINT_ANNOUNCE_MIN_MS) {
+      if (this.#announceTimer === null) {
+        this.#announceTimer = setTimeout(() => {
+          this.#announceTimer = null;
+          this.announce(true);
+        }, HINT_ANNOUNCE_MIN_MS - (now - this.#lastAnnounceMs));
+        this.#announceTimer.unref();
+      }
+      return;
+    }
+    this.#lastAnnounceMs = now;
+    this.#node.run((t) => this.#node.engine.announce(this.#dest, t));
   }
 
   /** Tells running sessions that the store grew (a local append), so they can offer it. */

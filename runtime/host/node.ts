@@ -82,11 +82,18 @@ export class KosNode {
    * The announce cap of the interface paces them.
    */
   #announceOn(id: number): void {
-    const now = this.clock.nowMs();
-    for (const d of this.engine.destinations()) {
-      if (d.spec.identity !== null) this.engine.announce(d, now, { interfaceId: id });
-    }
+    // One destination at once, the others a couple of seconds apart: several announces arriving together
+    // on a peer's new interface look like a burst to its ingress control, which would hold them all.
+    const dests = this.engine.destinations().filter((d) => d.spec.identity !== null);
+    dests.forEach((d, i) => {
+      if (i === 0) return void this.engine.announce(d, this.clock.nowMs(), { interfaceId: id });
+      const t = setTimeout(() => {
+        if (!this.#stopped && this.engine.interfaceDescriptor(id) !== undefined) this.#run(() => this.engine.announce(d, this.clock.nowMs(), { interfaceId: id }));
+      }, 2000 * i + (this.random.bytes(1)[0]! % 250));
+      t.unref();
+    });
   }
+
 
   async stop(): Promise<void> {
     if (this.#stopped) return;

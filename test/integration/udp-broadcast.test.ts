@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { seededRandom } from "../../runtime/core/ports.js";
 import { eventually, kosctl, type NodeHandle } from "./mesh-harness.js";
-import { copy, expectAnnouncedPaths, expectProbe, listen, log, pathTable, startOnLan, status } from "./lan-nodes.js";
+import { copy, expectAnnouncedPaths, expectProbe, listen, log, pathTable, probeDest, startOnLan, status } from "./lan-nodes.js";
 
 const PORT = 4242;
 const head = `  respond_to_probes = yes\n[interfaces]\n  [[Broadcast]]\n    type = UDPInterface\n    enabled = yes\n`;
@@ -52,7 +52,10 @@ test("UDP broadcast, three kosd nodes in one broadcast domain: announces, probes
   await expectAnnouncedPaths(nodes, 45_000);
   for (const n of nodes) {
     // Own broadcasts come back to the sender (the kernel loops them back); they must not make paths or noise.
-    assert.equal((await pathTable(n)).length, 2, `${n.name} should know exactly the two others`);
+    // Every node also announces its log sync destination; count the probe destinations, one per other node.
+    const others = nodes.filter((o) => o !== n).map(probeDest);
+    const probes = (await pathTable(n)).filter((p) => nodes.map(probeDest).includes(p.destination));
+    assert.deepEqual(probes.map((p) => p.destination).sort(), others.sort(), `${n.name} should know exactly the two others`);
   }
   for (const from of nodes) for (const to of nodes) if (from !== to) await expectProbe(from, to);
 
