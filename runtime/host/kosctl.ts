@@ -1,5 +1,6 @@
 // kosctl: the operator's tool. One subcommand per concern; each parses its own options.
 import { CliError, runMain } from "./cli.js";
+import { hilCommand } from "./kosctl-hil.js";
 import { idCommand } from "./kosctl-id.js";
 import { logCommand } from "./kosctl-log.js";
 import { portsCommand } from "./kosctl-ports.js";
@@ -17,6 +18,7 @@ commands:
   log       the action log: append, list, tail, show, verify, export/import bundles, status
   id        identities: generate, show, import/export, sign/verify, encrypt/decrypt, hash names
   ports     list serial ports (where RNode radios show up)
+  hil       run a scenario on the simulator, emulated radios or a rig (kosctl hil run SCENARIO)
   version   print the version
 
 Run "kosctl <command> --help" for a command's options.
@@ -31,6 +33,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   announce: announceCommand,
   log: logCommand,
   ports: portsCommand,
+  hil: hilCommand,
   version: async () => {
     process.stdout.write(`kosctl ${VERSION}\n`);
     return 0;
