@@ -112,10 +112,22 @@ export class LinkResources {
     return t;
   }
 
+  /**
+   * The link is gone: every transfer on it ends. Their cancel messages cannot be sent any more (building
+   * a packet on a closed link throws), so each is ended here and reported failed.
+   */
   linkClosed(nowMs: number): void {
-    for (const s of this.#senders) if (!s.done) s.machine.cancel(nowMs);
-    for (const r of this.#receivers) if (!r.done) r.machine.cancel(nowMs);
-    this.#collect(nowMs);
+    for (const t of [...this.#senders, ...this.#receivers] as Array<Tracked<ResourceSender | ResourceReceiver>>) {
+      if (t.done) continue;
+      try {
+        t.machine.cancel(nowMs);
+      } catch {
+        // Nothing can be sent on a closed link; the transfer is over either way.
+      }
+      t.done = true;
+      this.#events.push({ kind: "resource", resourceId: t.id, direction: t.machine instanceof ResourceSender ? "out" : "in", status: "failed", progress: t.machine.progress, sizeBytes: t.machine.dataSize, reason: "the link closed" });
+    }
+    this.#packets = [];
   }
 
   takePackets(): Packet[] {
