@@ -6,18 +6,29 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { formatRate, type Figure } from "./measure.js";
 import { findReference } from "./reference.js";
+import { benchLink } from "./link.bench.js";
+import { benchE2e } from "./mesh-e2e.bench.js";
+import { benchResource } from "./resource.bench.js";
 import { benchStartup } from "./startup.bench.js";
+import { benchTransport } from "./transport.bench.js";
 import { benchWire, makeWireInput } from "./wire.bench.js";
 
 const root = process.env["KOS_REPO_ROOT"] ?? process.cwd();
 const argv = process.argv.slice(2);
 const jsonOut = argv.includes("--json") ? argv[argv.indexOf("--json") + 1] : undefined;
 const only = argv.includes("--only") ? argv[argv.indexOf("--only") + 1] : undefined;
-const want = (group: string): boolean => only === undefined || only === group;
+const GROUPS = ["wire", "framing", "startup", "link", "resource", "transport", "e2e"];
+if (only !== undefined && !only.split(",").every((g) => GROUPS.includes(g))) {
+  process.stderr.write(`--only takes one or more of ${GROUPS.join(", ")} (comma separated), got "${only}"\n`);
+  process.exit(2);
+}
+const want = (group: string): boolean => only === undefined || only.split(",").includes(group);
+
+const load = (): string => os.loadavg().map((x) => x.toFixed(2)).join(" ");
 
 function print(group: string, figures: Figure[]): void {
-  process.stdout.write(`\n## ${group}\n`);
-  process.stdout.write(`${"benchmark".padEnd(40)} ${"kos-edge".padStart(12)} ${"reference".padStart(12)} ${"ratio".padStart(8)}\n`);
+  process.stdout.write(`\n## ${group}  [load average after: ${load()}]\n`);
+  process.stdout.write(`${"benchmark".padEnd(46)} ${"kos-edge".padStart(12)} ${"reference".padStart(12)} ${"ratio".padStart(8)}\n`);
   for (const f of figures) {
     const ours = f.opsPerSec ?? f.value ?? NaN;
     const unit = f.opsPerSec !== undefined ? "/s" : ` ${f.unit ?? ""}`;
@@ -25,13 +36,13 @@ function print(group: string, figures: Figure[]): void {
     const ref = f.reference !== undefined ? fmt(f.reference) : "-";
     const better = f.higherIsBetter ?? f.opsPerSec !== undefined;
     const ratio = f.reference !== undefined ? `${(better ? ours / f.reference : f.reference / ours).toFixed(2)}x` : "-";
-    process.stdout.write(`${f.name.padEnd(40)} ${fmt(ours).padStart(12)} ${ref.padStart(12)} ${ratio.padStart(8)}${f.note ? `  (${f.note})` : ""}\n`);
+    process.stdout.write(`${f.name.padEnd(46)} ${fmt(ours).padStart(12)} ${ref.padStart(12)} ${ratio.padStart(8)}${f.note ? `  (${f.note})` : ""}\n`);
   }
 }
 
 async function main(): Promise<void> {
   const reference = findReference();
-  process.stdout.write(`kos-edge benchmarks on node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"})\n`);
+  process.stdout.write(`kos-edge benchmarks on node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), load average ${load()}\n`);
   process.stdout.write(
     reference.available
       ? `reference: RNS ${reference.version}, crypto backend ${reference.backend}; ratio = how many times better kos-edge is\n`
@@ -85,6 +96,31 @@ async function main(): Promise<void> {
     const figures = await benchStartup(root, reference);
     print("daemon", figures);
     all["startup"] = figures;
+  }
+
+  const mesh = { root, reference };
+  if (want("link")) {
+    const figures = await benchLink(mesh);
+    print("links, in-process machines (both implementations in one process each)", figures);
+    all["link"] = figures;
+  }
+
+  if (want("resource")) {
+    const figures = await benchResource(mesh);
+    print("resources, in-process machines", figures);
+    all["resource"] = figures;
+  }
+
+  if (want("transport")) {
+    const figures = await benchTransport(mesh);
+    print("transport relay, in-process machine (real Transport.inbound on the reference side)", figures);
+    all["transport"] = figures;
+  }
+
+  if (want("e2e")) {
+    const figures = await benchE2e(mesh);
+    print("end to end: two daemons over loopback TCP (kosd + kosctl vs rnsd + rncp/rnprobe)", figures);
+    all["e2e"] = figures;
   }
 
   if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ node: process.version, reference: reference.available ? reference.version : null, figures: all }, null, 2));

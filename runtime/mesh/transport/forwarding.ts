@@ -24,17 +24,27 @@ export function withHops(raw: Bytes, hops: number): Bytes {
 
 export type ForwardResult = "forwarded" | "link-request" | "no-path" | "dropped";
 
-/** Relays a packet whose transport id is ours (not an announce). `hash` is its full packet hash. */
-export function forwardInTransport(core: TransportCore, iface: InterfaceState, p: ReceivedPacket, hash: Bytes, nowMs: number): ForwardResult {
-  const path = core.paths.get(p.destinationHash);
+/**
+ * Relays a packet whose transport id is ours (not an announce). `hash` is its full packet hash, `destKey`
+ * the table key of its destination hash (the caller has it already: keys cost a string per lookup).
+ */
+export function forwardInTransport(core: TransportCore, iface: InterfaceState, p: ReceivedPacket, hash: Bytes, nowMs: number, destKey = keyOf(p.destinationHash)): ForwardResult {
+  const path = core.paths.getByKey(destKey);
   if (path === undefined) return "no-path";
   const raw = p.raw;
   let out: Bytes;
   if (path.hops > 1) {
-    out = concat(Uint8Array.of(raw[0]!, p.hops), path.nextHop, raw.subarray(H2_PREFIX));
+    out = new Uint8Array(raw.length);
+    out[0] = raw[0]!;
+    out[1] = p.hops;
+    out.set(path.nextHop, 2);
+    out.set(raw.subarray(H2_PREFIX), H2_PREFIX);
   } else if (path.hops === 1) {
     // The last hop strips the transport header (and, as the reference does, the context flag with it).
-    out = concat(Uint8Array.of(raw[0]! & 0x0f, p.hops), raw.subarray(H2_PREFIX));
+    out = new Uint8Array(raw.length - TRUNCATED_HASH_LENGTH);
+    out[0] = raw[0]! & 0x0f;
+    out[1] = p.hops;
+    out.set(raw.subarray(H2_PREFIX), 2);
   } else {
     out = withHops(raw, p.hops);
   }
@@ -71,7 +81,7 @@ export function forwardInTransport(core: TransportCore, iface: InterfaceState, p
     core.noteExpiry(nowMs + REVERSE_TIMEOUT_MS);
   }
   if (core.send(outIface.id, out)) core.totals.forwarded++;
-  core.paths.use(path, nowMs);
+  core.paths.use(path, nowMs, destKey);
   return result;
 }
 
@@ -92,8 +102,8 @@ function clampLinkRequest(out: Bytes, data: Bytes, inIface: InterfaceState, outI
 }
 
 /** Relays link traffic along the link table. True when it was our turn to relay it. */
-export function relayLinkPacket(core: TransportCore, iface: InterfaceState, p: ReceivedPacket, hashKey: string, nowMs: number): boolean {
-  const entry = core.relay.links.get(keyOf(p.destinationHash));
+export function relayLinkPacket(core: TransportCore, iface: InterfaceState, p: ReceivedPacket, hashKey: string, nowMs: number, destKey = keyOf(p.destinationHash)): boolean {
+  const entry = core.relay.links.get(destKey);
   if (entry === undefined) return false;
   let outId: number | null = null;
   if (entry.nextHopInterfaceId === entry.receivedInterfaceId) {

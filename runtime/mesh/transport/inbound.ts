@@ -51,13 +51,13 @@ export function receive(core: TransportCore, iface: InterfaceState, raw: Bytes, 
   let linkRequestRelayed = false;
   if (core.transportEnabled) {
     if (p.transportId !== null && p.packetType !== PacketType.ANNOUNCE) {
-      const r = forwardInTransport(core, iface, p, hash, nowMs);
+      const r = forwardInTransport(core, iface, p, hash, nowMs, destKey);
       if (r === "dropped") return;
       if (r !== "no-path") handled = true;
       linkRequestRelayed = r === "link-request";
     }
     if (p.packetType !== PacketType.ANNOUNCE && p.packetType !== PacketType.LINKREQUEST && p.context !== Context.LRPROOF) {
-      if (relayLinkPacket(core, iface, p, hashKey, nowMs)) handled = true;
+      if (relayLinkPacket(core, iface, p, hashKey, nowMs, destKey)) handled = true;
     }
   }
 
@@ -68,7 +68,7 @@ export function receive(core: TransportCore, iface: InterfaceState, raw: Bytes, 
       if (!linkRequestRelayed && deliverLinkRequest(core, iface, p, meta)) handled = true;
       break;
     case PacketType.DATA:
-      if (deliverData(core, iface, p, hashKey, nowMs, meta)) handled = true;
+      if (deliverData(core, iface, p, hashKey, nowMs, meta, destKey)) handled = true;
       break;
     case PacketType.PROOF:
       if (handleProof(core, iface, p, hashKey, meta)) handled = true;
@@ -118,9 +118,9 @@ function deliverLinkRequest(core: TransportCore, iface: InterfaceState, p: Recei
   return true;
 }
 
-function deliverData(core: TransportCore, iface: InterfaceState, p: ReceivedPacket, hashKey: string, nowMs: number, meta: FrameMeta | undefined): boolean {
+function deliverData(core: TransportCore, iface: InterfaceState, p: ReceivedPacket, hashKey: string, nowMs: number, meta: FrameMeta | undefined, destKey: string): boolean {
   if (p.destinationType === DestinationType.LINK) {
-    const link = core.localLinks.get(keyOf(p.destinationHash));
+    const link = core.localLinks.get(destKey);
     if (link === undefined) return false;
     if (link.interfaceId !== null && link.interfaceId !== iface.id) {
       // Heard on another interface than the link uses: forget it so the copy on the right one gets in.
@@ -136,7 +136,7 @@ function deliverData(core: TransportCore, iface: InterfaceState, p: ReceivedPack
     handlePathRequest(core, iface, p, nowMs);
     return true;
   }
-  const type = core.localDestinations.get(keyOf(p.destinationHash));
+  const type = core.localDestinations.get(destKey);
   if (type === undefined || type !== p.destinationType) return false;
   core.emit(packetEvent(p, iface.id, meta));
   return true;

@@ -96,9 +96,9 @@ export class PathTable {
   }
 
   /** Marks a path used now (it then lives another full lifetime). */
-  use(record: PathRecord, nowMs: number): void {
+  use(record: PathRecord, nowMs: number, key = keyOf(record.destinationHash)): void {
     record.timestampMs = nowMs;
-    this.#map.touch(keyOf(record.destinationHash));
+    this.#map.touch(key);
   }
 
   delete(destinationHash: Bytes): boolean {

