@@ -6,7 +6,7 @@ import { seededRandom } from "../../runtime/core/ports.js";
 import { Identity } from "../../runtime/crypto/identity.js";
 import { truncatedHash } from "../../runtime/crypto/hashes.js";
 import { pathHash } from "../../runtime/wire/destination.js";
-import { Context, packetHash, PacketType } from "../../runtime/wire/packet.js";
+import { Context, packetHash, PacketType, type ReceivedPacket } from "../../runtime/wire/packet.js";
 import { Float64 } from "../../runtime/mesh/link/msgpack.js";
 import { packResponse } from "../../runtime/mesh/link/requests.js";
 import { LinkPair, overTheAir } from "./link-harness.js";
@@ -121,6 +121,54 @@ test("a failed resource fails its request, and closing the link fails the rest",
       { kind: "request-failed", requestId: two, reason: "closed" },
     ],
   );
+});
+
+test("a request that overtakes the initiator's RTT packet is held until the RTT activates the link", () => {
+  // The reference's initiator marks its link active before its RTT packet leaves; rncp then sends its identify
+  // and fetch request at once, and they can reach the responder first (seen live against RNS 1.4.2).
+  const pair = new LinkPair();
+  const heldRtt: ReceivedPacket[] = [];
+  pair.filter = (from, p) => {
+    if (from === "a" && p.context === Context.LRRTT && heldRtt.length === 0) {
+      heldRtt.push(p);
+      return false;
+    }
+    return true;
+  };
+  pair.runUntil(() => pair.a.status === "active", 10_000);
+  assert.equal(heldRtt.length, 1);
+  const me = Identity.generate(seededRandom(41));
+  pair.send("a", pair.a.identify(me, pair.nowMs));
+  const { requestId, packet } = pair.a.request("fetch_file", "/srv/file.bin", pair.nowMs);
+  pair.send("a", packet);
+  pair.runFor(100);
+  assert.equal(pair.link("b").status, "handshake");
+  assert.equal(pair.kinds("b", "identified").length, 1, "identify is taken during the handshake, as the reference does");
+  assert.equal(pair.kinds("b", "request").length, 0);
+  pair.send("a", heldRtt[0]!);
+  pair.runFor(100);
+  assert.equal(pair.link("b").status, "active");
+  const kinds = pair.events("b").map((e) => e.kind);
+  assert.ok(kinds.indexOf("established") < kinds.indexOf("request"), kinds.join(","));
+  const [req] = pair.kinds("b", "request");
+  assert.ok(req !== undefined && equal(req.requestId, requestId));
+  assert.equal(req.data, "/srv/file.bin");
+  pair.send("b", pair.link("b").respond(requestId, true, pair.nowMs));
+  pair.runFor(100);
+  assert.deepEqual(pair.kinds("a", "response").map((r) => r.data), [true]);
+});
+
+test("requests held during the handshake are bounded, and dropped when the RTT never comes", () => {
+  const pair = new LinkPair();
+  pair.filter = (from, p) => !(from === "a" && p.context === Context.LRRTT);
+  pair.runUntil(() => pair.a.status === "active", 10_000);
+  for (let i = 0; i < 10; i++) pair.send("a", pair.a.request(`/r${i}`, null, pair.nowMs).packet);
+  pair.runFor(100);
+  assert.equal(pair.link("b").status, "handshake");
+  assert.equal(pair.link("b").stats().drops["bad-state"], 2, "8 held, 2 dropped");
+  pair.runFor(60_000);
+  assert.equal(pair.link("b").status, "closed");
+  assert.equal(pair.kinds("b", "request").length, 0);
 });
 
 test("the initiator identifies itself; the responder learns and keeps the first identity", () => {

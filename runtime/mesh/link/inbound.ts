@@ -135,6 +135,9 @@ function onRtt(s: LinkState, plaintext: Bytes, nowMs: number): void {
   s.live.activatedAtMs = nowMs;
   s.live.setRtt(s.link.rttMs);
   emit(s, { kind: "established", rttMs: s.link.rttMs });
+  const held = s.heldRequests;
+  s.heldRequests = [];
+  for (const h of held) onRequest(s, h.packet, h.plaintext);
 }
 
 /** Responder: the initiator reveals an identity, signed over link id || public key. */
@@ -150,6 +153,13 @@ function onIdentify(s: LinkState, plaintext: Bytes): void {
 }
 
 function onRequest(s: LinkState, packet: ReceivedPacket, plaintext: Bytes): void {
+  if (s.link.status === "handshake" && !s.link.initiator) {
+    // The reference's initiator marks its link active before its RTT packet leaves, so rncp's identify and
+    // fetch request can overtake that packet. Hold the request (bounded) until the RTT activates the link.
+    if (s.heldRequests.length >= linkLimits.maxHeldRequests) return drop(s, "bad-state");
+    s.heldRequests.push({ packet, plaintext });
+    return;
+  }
   if (s.link.status !== "active") return drop(s, "bad-state");
   const r = parseRequest(plaintext);
   if (!r.ok) return drop(s, r.reason);

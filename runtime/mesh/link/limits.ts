@@ -50,6 +50,11 @@ export const linkLimits = {
   maxMtu: 8192,
   /** Requests awaiting a response; request() refuses more. */
   maxPendingRequests: 64,
+  /**
+   * Requests a responder holds while its link waits for the initiator's RTT packet (the reference's initiator
+   * counts its link active, and may send, before that packet leaves); more are dropped.
+   */
+  maxHeldRequests: 8,
   /** Sent packets awaiting a proof; the oldest is given up when full (the reference culls alike). */
   maxReceipts: 256,
   /** Packets the link made on its own (keepalives, RTT, proofs, close) and not yet taken. */

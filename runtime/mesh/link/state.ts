@@ -8,7 +8,7 @@ import type { RandomSource } from "../../core/ports.js";
 import type { DropReason } from "../../core/result.js";
 import type { Identity } from "../../crypto/identity.js";
 import type { Token } from "../../crypto/token.js";
-import { Context, type Packet, type PacketTypeValue } from "../../wire/packet.js";
+import { Context, type Packet, type PacketTypeValue, type ReceivedPacket } from "../../wire/packet.js";
 import type { LinkEvent } from "../types.js";
 import { DeadlineTable } from "./deadlines.js";
 import type { LinkSigner, SignatureCheck } from "./keys.js";
@@ -62,6 +62,8 @@ export interface LinkState {
   readonly live: Liveness;
   packets: Packet[];
   events: LinkEvent[];
+  /** Responder: requests that arrived before the RTT packet, handled once it activates the link. */
+  heldRequests: Array<{ packet: ReceivedPacket; plaintext: Bytes }>;
   /** Requests we sent, by request id, awaiting a response. */
   readonly requests: DeadlineTable<{ timeoutMs: number }>;
   /** Packets we sent with a receipt, by full packet hash, awaiting a proof. */
@@ -95,6 +97,7 @@ export function createState(o: {
     live: new Liveness(o.link.initiator),
     packets: [],
     events: [],
+    heldRequests: [],
     requests: new DeadlineTable<{ timeoutMs: number }>(linkLimits.maxPendingRequests),
     receipts: new DeadlineTable<null>(linkLimits.maxReceipts),
     stats: { txPackets: 0, rxPackets: 0, txBytes: 0, rxBytes: 0, establishmentCostBytes: 0, droppedEvents: 0, droppedPackets: 0 },
@@ -161,6 +164,7 @@ export function closeLink(s: LinkState, reason: CloseReason): void {
   s.token = null;
   s.ownX25519 = null;
   s.receipts.clear();
+  s.heldRequests = [];
   for (const e of s.requests.clear()) emit(s, { kind: "request-failed", requestId: e.key, reason: "closed" });
   emit(s, { kind: "closed", reason });
 }
