@@ -7,6 +7,10 @@ import * as path from "node:path";
 import { formatRate, type Figure } from "./measure.js";
 import { findReference } from "./reference.js";
 import { benchLink } from "./link.bench.js";
+import { benchLog } from "./log.bench.js";
+import { benchLogSync } from "./log-sync.bench.js";
+import { benchRadio } from "./radio.bench.js";
+import { benchSim } from "./sim.bench.js";
 import { benchE2e } from "./mesh-e2e.bench.js";
 import { benchResource } from "./resource.bench.js";
 import { benchStartup } from "./startup.bench.js";
@@ -17,7 +21,7 @@ const root = process.env["KOS_REPO_ROOT"] ?? process.cwd();
 const argv = process.argv.slice(2);
 const jsonOut = argv.includes("--json") ? argv[argv.indexOf("--json") + 1] : undefined;
 const only = argv.includes("--only") ? argv[argv.indexOf("--only") + 1] : undefined;
-const GROUPS = ["wire", "framing", "startup", "link", "resource", "transport", "e2e"];
+const GROUPS = ["wire", "framing", "startup", "link", "resource", "transport", "e2e", "radio", "sim", "log", "logsync", "quorum"];
 if (only !== undefined && !only.split(",").every((g) => GROUPS.includes(g))) {
   process.stderr.write(`--only takes one or more of ${GROUPS.join(", ")} (comma separated), got "${only}"\n`);
   process.exit(2);
@@ -121,6 +125,41 @@ async function main(): Promise<void> {
     const figures = await benchE2e(mesh);
     print("end to end: two daemons over loopback TCP (kosd + kosctl vs rnsd + rncp/rnprobe)", figures);
     all["e2e"] = figures;
+  }
+
+  if (want("radio")) {
+    const figures = await benchRadio();
+    print("radios: emulated RNode on a pseudo-terminal, airtime per modem preset", figures);
+    all["radio"] = figures;
+  }
+
+  if (want("sim")) {
+    const figures = await benchSim();
+    print("deterministic simulator (simulated node-seconds per wall second)", figures);
+    all["sim"] = figures;
+  }
+
+  if (want("log")) {
+    const figures = await benchLog();
+    print("action log: durable appends (group-committed fdatasync)", figures);
+    all["log"] = figures;
+  }
+
+  if (want("logsync")) {
+    const figures = await benchLogSync();
+    print("action log sync over emulated LoRa", figures);
+    all["logsync"] = figures;
+  }
+
+  if (want("quorum")) {
+    try {
+      const mod = (await import(["./quorum", "bench.js"].join("."))) as { benchQuorum(): Promise<Figure[]> };
+      const figures = await mod.benchQuorum();
+      print("local quorum over emulated SF7 LoRa", figures);
+      all["quorum"] = figures;
+    } catch (e) {
+      process.stdout.write(`quorum benchmark unavailable: ${(e as Error).message}\n`);
+    }
   }
 
   if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ node: process.version, reference: reference.available ? reference.version : null, figures: all }, null, 2));
