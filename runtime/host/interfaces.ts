@@ -14,6 +14,9 @@ import { AutoInterfaceDriver } from "../../drivers/net/auto.js";
 import type { InterfaceConfig } from "./config/schema.js";
 import { AirtimeBudgets, buildRadio, type RadioGate, type RadioRow } from "./radio.js";
 
+/** Long enough for a reference AutoInterface to finish its peering wait (1.92 s) and hear our next discovery (1.6 s). */
+const AUTO_PEER_REANNOUNCE_MS = 4_000;
+
 export interface InterfaceSink {
   /** A new interface to register with the engine (clients at start, server/auto peers when they come). */
   added(desc: TransportInterface): void;
@@ -132,6 +135,16 @@ export class InterfaceManager {
       this.sink.added(this.#descriptor(a));
       // Children are born connected: they never report a transition to "up".
       if (a.driver.state === "up") this.sink.up(a.id);
+      // A reference AutoInterface drops data from peers it has not discovered yet and everything during its
+      // own start-up peering wait (1.2 discovery intervals). A peer that stays silent (a node with no
+      // destinations of its own) would never trigger the re-announce on first frame below, so announce once
+      // more after it must have discovered us.
+      if (a.driver.info.kind === "auto-peer") {
+        const t = setTimeout(() => {
+          if (!a.heard && a.id !== null && !this.#stopping) this.sink.up(a.id);
+        }, AUTO_PEER_REANNOUNCE_MS);
+        t.unref();
+      }
     }
     a.driver.on("child", (child) => {
       if (this.#stopping) return;

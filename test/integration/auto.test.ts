@@ -8,7 +8,9 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { seededRandom } from "../../runtime/core/ports.js";
-import { eventually, type NodeHandle } from "./mesh-harness.js";
+import { eventually, makeNode, startNode, stopNode, tempRoot, type NodeHandle } from "./mesh-harness.js";
+import { Lan } from "./netns-lan.js";
+import { startPeer } from "../drivers/netns.js";
 import { copy, expectAnnouncedPaths, expectPeers, expectProbe, listen, log, pathTable, peers, probeDest, probeOnce, startOnLan, status, topState } from "./lan-nodes.js";
 
 const AUTO = `  respond_to_probes = yes\n[interfaces]\n  [[LAN]]\n    type = AutoInterface\n    enabled = yes\n`;
@@ -90,4 +92,26 @@ test("AutoInterface, three kosd nodes on one LAN: each pair talks; one node away
   const again = path.join(root, "after-return.bin");
   fs.writeFileSync(again, seededRandom(44).bytes(100_000));
   await copy(c, dest, again, recv);
+});
+
+test("AutoInterface: a peer that starts after kosd and never sends learns kosd's paths from announces alone", { timeout: 90_000 }, async (t) => {
+  // A reference AutoInterface takes data only from peers it has discovered, and none during its start-up peering
+  // wait: the announce kosd sends the moment it discovers a new peer is dropped there. Our own driver in default
+  // settings behaves the same way, so it stands in for a node with no destinations of its own (it never sends a
+  // frame, which would otherwise prompt kosd to announce again).
+  const lan = await Lan.create(t, 2);
+  if (lan === null) return;
+  const root = tempRoot(t);
+  const a = makeNode(root, "a", AUTO);
+  a.netns = lan.nodes[0]!.ns;
+  t.after(() => stopNode(a));
+  await startNode(a);
+  assert.ok(await eventually(async () => (await topState(a)) === "up", 20_000, 250), `kosd's AutoInterface never came up${log(a)}`);
+
+  const silent = startPeer(t, lan.nodes[1]!.ns, { devices: ["eth0"] });
+  const dest = probeDest(a);
+  // HEADER_1 announce: flags byte with packet type 1, hops, then the destination hash.
+  const announceOf = (e: Record<string, unknown>): boolean =>
+    e["ev"] === "frame" && typeof e["hex"] === "string" && (parseInt(e["hex"].slice(0, 2), 16) & 0x03) === 1 && e["hex"].slice(4, 36) === dest;
+  await silent.next(announceOf, `an announce of kosd's probe destination at the silent peer${log(a)}`, 15_000);
 });
