@@ -37,6 +37,13 @@ import { Wants } from "./wants.js";
 
 export type { PeerState, SyncEvent, SyncStats } from "./events.js";
 
+/**
+ * Where a session stands, for status pages: exchanging HELLO and summaries, waiting for entries it asked for
+ * ("pulling"), sending entries the peer asked for ("pushing"), done ("in-sync"), or waiting for the peer to
+ * begin ("idle").
+ */
+export type SessionPhase = "idle" | "summarising" | "pulling" | "pushing" | "in-sync";
+
 export interface SyncSessionOptions {
   view: LogView;
   /** Public keys known without their genesis entry (our own authors, identities from announces), by author hex. */
@@ -104,6 +111,8 @@ export class SyncSession {
   #peer: PeerSummary | null = null;
   readonly #advertised = new Map<string, number>();
   #caughtUpReported = false;
+  /** What the peer lacked of ours when its summary was complete (entries), for `phase`. */
+  #peerLacked = 0;
   // Waiting for an answer to HELLO, for the rest of the peer's summary, for wanted entries.
   #hello: Wait | null = null;
   #summaryWait: Wait | null = null;
@@ -240,6 +249,25 @@ export class SyncSession {
     return this.#nextSize() === null && this.#ready.length === 0 && this.#hello === null && this.#summaryWait === null && this.#entriesWait === null;
   }
 
+  get phase(): SessionPhase {
+    const exchanged = this.#inSync || this.#peer?.complete === true;
+    if (!exchanged) {
+      const asking = this.#helloDue || this.#hello !== null || this.#summaryReqDue || this.#summaryWait !== null || this.#summaryQueue.length > 0;
+      return asking || this.#summarySent ? "summarising" : "idle";
+    }
+    if (this.#entriesWait !== null || this.#wantsDue.length > 0) return "pulling";
+    // The peer's WANT may still be on its way: what it lacked and nothing sent yet is still to push.
+    if (this.#sender.nextSize() !== null || this.#ready.length > 0 || (this.#peerLacked > 0 && this.stats.entriesSent === 0)) return "pushing";
+    return "in-sync";
+  }
+
+  /** When the session asks the peer again if nothing comes (HELLO, summary, wanted entries); null: not waiting. */
+  get nextRetryMs(): number | null {
+    let t = Infinity;
+    for (const w of [this.#hello, this.#summaryWait, this.#entriesWait]) if (w !== null && Number.isFinite(w.dueMs)) t = Math.min(t, w.dueMs);
+    return t === Infinity ? null : t;
+  }
+
   // ---- input ------------------------------------------------------------------------------------------
 
   #handle(m: SyncMessage): void {
@@ -353,6 +381,7 @@ export class SyncSession {
     for (const [hex, seq] of p.heads) weLack += Math.max(0, seq - (heads.get(hex)?.seq ?? 0));
     for (const [hex, h] of heads) if (inScope(h.author, p.scope)) theyLack += Math.max(0, h.seq - (p.heads.get(hex) ?? 0));
     const state: PeerState = weLack > 0 && theyLack > 0 ? "both" : weLack > 0 ? "ahead" : theyLack > 0 ? "behind" : "in-sync";
+    this.#peerLacked = theyLack;
     this.#emit({ kind: "peer", state, weLack, theyLack, forks: p.forks.size });
   }
 
