@@ -8,7 +8,7 @@
 // chunk received, sends WANT for what it lacks (every seq above its head up to the peer's; the one seq where
 // the heads disagree, to keep the peer's entry as fork evidence). Each side answers WANTs with ENTRIES:
 // urgent kinds first, packed to fill the MDU, with what the peer can rebuild left out (sending.ts); an entry
-// larger than a packet goes as PARTs. Received entries are verified and placed (inbox.ts); holes left by lost
+// larger than a packet goes in a STREAM of full packets (stream.ts). Received entries are verified and placed (inbox.ts); holes left by lost
 // packets are asked for again after a quiet spell, with backoff (retry.ts), unless the peer's silence is its
 // duty cycle, until the patience limit ("stalled"). A session keeps nothing across a cut: the next starts
 // from summaries, and what arrived is in the view, so it is never sent again. Messages leave only as fast as
@@ -19,16 +19,16 @@ import { DutyCycleBudget } from "../../radio/duty-cycle.js";
 import type { WireRun } from "./entries-codec.js";
 import { newStats, type PeerState, type SyncEvent, type SyncStats } from "./events.js";
 import { Inbox } from "./inbox.js";
-import { MessageType, SYNC_LIMITS, WANT_RECORD_LENGTH } from "./limits.js";
+import { MessageType, SYNC_LIMITS, SYNC_VERSION, WANT_RECORD_LENGTH } from "./limits.js";
 import {
   decodeMessage, encodeHello, encodeSummaryChunks, encodeSummaryRequest, encodeWants, maxBucketsFor, summaryRecordsPerPacket,
   type SyncMessage, type Want,
 } from "./messages.js";
 import { defaultPriority, type PriorityFn } from "./outbox.js";
 import { Pacer, linkPacketBytes, type AirtimeModel } from "./pacing.js";
-import { Reassembly } from "./reassembly.js";
 import { RetryPolicy, type Wait } from "./retry.js";
 import { EntrySender } from "./sending.js";
+import { StreamReceiver, isStreamPacket } from "./stream.js";
 import {
   WHOLE_LOG, bucketDigests, chooseBuckets, differingScope, inScope, summarize, type LocalSummary, type Scope, type SummaryRecord,
 } from "./summary.js";
@@ -85,7 +85,7 @@ export class SyncSession {
   readonly #wants: Wants;
   readonly #sender: EntrySender;
   readonly #urgent: (kind: string) => boolean;
-  readonly #reassembly = new Reassembly();
+  readonly #stream = new StreamReceiver();
   /**
    * On a duty-cycled link, the peer's budget as far as we can tell (its airtime towards us): while it must be
    * spent, the peer's silence is its duty cycle, and asking again would only spend ours.
@@ -185,9 +185,13 @@ export class SyncSession {
     const heard = Math.min(plaintext.length, this.#mdu);
     this.#pacer.heard(heard, this.#nowMs);
     this.#peerBudget?.record(Math.min(this.#peerBudget.windowMs, this.#pacer.durationMs(heard)), this.#nowMs);
-    const d = decodeMessage(plaintext, this.#mdu);
-    if (d.ok) this.#handle(d.value);
-    else this.#drop(d.reason);
+    if (plaintext.length > this.#mdu) this.#drop("too-long");
+    else if (isStreamPacket(plaintext)) this.#onStream(plaintext);
+    else {
+      const d = decodeMessage(plaintext, this.#mdu);
+      if (d.ok) this.#handle(d.value);
+      else this.#drop(d.reason);
+    }
     this.#queueFreshWants();
     this.#pump();
   }
@@ -273,6 +277,8 @@ export class SyncSession {
   #handle(m: SyncMessage): void {
     switch (m.type) {
       case MessageType.HELLO:
+        // A peer of another protocol version: nothing it says can be read safely; it stalls and closes.
+        if (m.version !== SYNC_VERSION) return this.#drop("version");
         return this.#onHello(m.digest, m.bucketDigests);
       case MessageType.SUMMARY:
         return this.#onSummary(m.digest, m.index, m.total, m.records, m.scope);
@@ -281,17 +287,20 @@ export class SyncSession {
         return;
       case MessageType.ENTRIES:
         return this.#onEntries(m.runs);
-      case MessageType.PART: {
-        this.#entriesProgress();
-        const r = this.#reassembly.add(m.fragId, m.index, m.count, m.chunk);
-        if (r.dropped !== null) this.#drop(r.dropped);
-        if (r.message === null) return;
-        const d = decodeMessage(r.message, SYNC_LIMITS.maxReassemblyBytes);
-        if (!d.ok || d.value.type !== MessageType.ENTRIES) return this.#drop(d.ok ? "part-not-entries" : d.reason);
-        return this.#onEntries(d.value.runs);
-      }
       case MessageType.SUMMARY_REQ:
         return this.#queueSummary(summarize(this.#view), m.scope);
+    }
+  }
+
+  /** A STREAM packet: the ENTRIES messages it completes (stream.ts). */
+  #onStream(packet: Bytes): void {
+    this.#entriesProgress();
+    const r = this.#stream.receive(packet);
+    for (const reason of r.dropped) this.#drop(reason);
+    for (const m of r.messages) {
+      const d = decodeMessage(m, SYNC_LIMITS.maxReassemblyBytes);
+      if (!d.ok || d.value.type !== MessageType.ENTRIES) this.#drop(d.ok ? "stream-not-entries" : d.reason);
+      else this.#onEntries(d.value.runs);
     }
   }
 
