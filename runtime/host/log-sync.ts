@@ -1,7 +1,10 @@
 // Log sync in kosd: the node's sync destination "kos.log.sync" announces a hint of its log (digest and
 // entry count); a peer whose announced hint differs opens a link to it, and a SyncSession runs on that
 // link in both directions (runtime/log/sync), its messages travelling as link packets. The session's
-// entries land in the durable store through a LogView adapter.
+// entries land in the durable store through a LogView adapter. The initiator identifies itself on the link
+// (one packet) so the responder can name it; per-peer state (phase, counters, last error, next retry) is kept
+// for `kosctl log status`, and a session we opened that ends with the logs still different is retried with
+// backoff while the peer stays known.
 import { equal, toHex, type Bytes } from "../core/bytes.js";
 import type { EngineEvent, LocalDestination } from "../engine/events.js";
 import { destinationHash } from "../wire/destination.js";
