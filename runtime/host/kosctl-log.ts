@@ -19,7 +19,8 @@ commands:
   verify [--json]                           check every chain and signature; exit 1 with the first problem
   export FILE [--author HASH[,HASH...]]     write a bundle file of entries for another node
   import FILE [--json]                      add a bundle's entries, each one verified; exit 1 if any is refused
-  status [--json]                           entries, segments, heads per author, last recovery, MQTT bridge
+  status [--json]                           entries, segments, heads per author, last recovery, sync state
+                                            per peer, MQTT bridge
 
 options: --socket PATH | --data-dir DIR (which kosd), --json (machine-readable output)
 `;
@@ -202,12 +203,44 @@ const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
       const rec = s["recovery"] as Row;
       for (const x of rec["truncated"] as Row[]) t += `recovery: truncated a torn tail of ${x["file"]} at ${x["offset"]} (${x["bytes"]} bytes)\n`;
       for (const x of rec["quarantined"] as Row[]) t += `recovery: ${x["file"]} damaged at ${x["offset"]} (${x["reason"]}), kept as ${x["movedTo"]}\n`;
-      t += "sync: no peers yet (log sync is not part of this version)\n";
+      t += syncPeersText(s["peers"] as Row[] | null);
       t += mqttStatusText(s["mqtt"] as Row | undefined);
       return t;
     });
   },
 };
+
+const SYNC_STATE_TEXT: Record<string, string> = {
+  idle: "idle",
+  summarising: "summarising (exchanging heads)",
+  pulling: "pulling (receiving entries)",
+  pushing: "pushing (sending entries)",
+  "in-sync": "in sync",
+  behind: "behind (logs differ; waiting for a session)",
+};
+
+function kib(n: number): string {
+  return n < 1024 ? `${n} B` : `${(n / 1024).toFixed(1)} KiB`;
+}
+
+/** The per-peer sync lines of `kosctl log status`. */
+export function syncPeersText(peers: Row[] | null): string {
+  if (peers === null) return "sync: not running\n";
+  if (peers.length === 0) return "sync: no peers heard yet (peers appear when they announce a log or open a sync link)\n";
+  let t = `sync: ${peers.length} peer(s)\n`;
+  for (const p of peers) {
+    const seen = p["lastSeenAgoS"] === null ? "never seen" : `last seen ${p["lastSeenAgoS"]} s ago`;
+    t += ` ${p["identity"] ?? p["peer"]}  ${SYNC_STATE_TEXT[p["state"]] ?? p["state"]}  ${seen}\n`;
+    t += `   sent ${p["entriesSent"]} entries (${kib(p["bytesSent"])}), received ${p["entriesReceived"]} (${kib(p["bytesReceived"])}) in ${p["sessions"] + (p["session"] !== null ? 1 : 0)} session(s)`;
+    if (p["rejected"] > 0 || p["dropped"] > 0) t += `, ${p["rejected"]} refused, ${p["dropped"]} dropped`;
+    t += "\n";
+    if (p["destination"] !== null) t += `   destination <${p["destination"]}>${p["peerEntries"] !== null ? `, announced ${p["peerEntries"]} entries` : ""}\n`;
+    if (p["session"] !== null) t += `   session on link ${String(p["session"]["link"]).slice(0, 16)} as ${p["session"]["role"]}\n`;
+    if (p["lastError"] !== null) t += `   last error ${p["lastError"]["at"]}: ${p["lastError"]["message"]}\n`;
+    if (p["nextRetryInS"] !== null) t += `   next retry in ${p["nextRetryInS"]} s\n`;
+  }
+  return t;
+}
 
 function readStdin(): string {
   if (process.stdin.isTTY) throw new CliError("no input: pipe the JSON body on stdin", 2);

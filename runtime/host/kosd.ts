@@ -94,7 +94,8 @@ async function main(argv: string[]): Promise<number> {
   registerCp(control, node);
   // The action-log bridge to headquarters ([mqtt]), fed once the log is open.
   const bridge = config.mqtt.enabled ? new MqttBridge({ config: config.mqtt, dataDir: config.dataDir, identityHash: identity.hash, log, random: cryptoRandom }) : null;
-  const logOpened = registerLog(control, node, { mqttStatus: () => bridge?.status() ?? null });
+  let sync: LogSyncService | null = null;
+  const logOpened = registerLog(control, node, { mqttStatus: () => bridge?.status() ?? null, syncStatus: () => sync?.status() ?? null });
   registerMqtt(control, bridge);
   try {
     await control.listen();
@@ -105,9 +106,10 @@ async function main(argv: string[]): Promise<number> {
   // Log sync with peers whose announced log hint differs (runtime/log/sync over links).
   void logOpened.then((store) => {
     if (store instanceof Error) return;
-    const sync = new LogSyncService(node, store);
-    sync.start();
-    store.onAppend(() => sync.refresh());
+    const service = new LogSyncService(node, store);
+    sync = service;
+    service.start();
+    store.onAppend(() => service.refresh());
   });
   if (bridge !== null) void logOpened.then((store) => bridge.start(store));
 

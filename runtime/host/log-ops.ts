@@ -16,6 +16,8 @@ export const LOG_DIR_NAME = "log";
 export interface LogOpsOptions {
   /** The MQTT bridge's state for `log status` (./mqtt-bridge.ts); absent or null: no bridge. */
   mqttStatus?: () => Record<string, unknown> | null;
+  /** Per-peer sync state for `log status` (LogSyncService.status in ./log-sync.ts); null until sync runs. */
+  syncStatus?: () => Array<Record<string, unknown>> | null;
 }
 
 /** Opens the store and registers the log commands; resolves with the open store (or why it did not open). */
@@ -154,8 +156,8 @@ export function registerLog(server: ControlServer, node: KosNode, opts: LogOpsOp
       ...s.stats(),
       heads: s.heads().map((h) => ({ author: toHex(h.author), seq: h.seq, hash: toHex(h.hash), count: h.count, missing: h.missing, forks: h.forks, self: toHex(h.author) === self })),
       recovery: s.recovery,
-      // Per-peer sync state arrives with log sync; nothing to report before it.
-      peers: [],
+      // null: sync is not running (the log did not open, or this is not kosd); else one row per peer.
+      peers: opts.syncStatus?.() ?? null,
       mqtt: opts.mqttStatus?.() ?? { enabled: false },
     };
   });

@@ -1,14 +1,18 @@
 // Log sync in kosd: the node's sync destination "kos.log.sync" announces a hint of its log (digest and
 // entry count); a peer whose announced hint differs opens a link to it, and a SyncSession runs on that
 // link in both directions (runtime/log/sync), its messages travelling as link packets. The session's
-// entries land in the durable store through a LogView adapter.
+// entries land in the durable store through a LogView adapter. The initiator identifies itself on the link
+// (one packet) so the responder can name it; per-peer state (phase, counters, last error, next retry) is kept
+// for `kosctl log status`, and a session we opened that ends with the logs still different is retried with
+// backoff while the peer stays known.
 import { equal, toHex, type Bytes } from "../core/bytes.js";
 import type { EngineEvent, LocalDestination } from "../engine/events.js";
+import { destinationHash } from "../wire/destination.js";
 import { Context } from "../wire/packet.js";
 import type { LogEntry } from "../log/entry.js";
 import type { LogStore } from "../log/store.js";
 import { decideSync, decodeLogHint, encodeLogHint, type LogHint } from "../log/sync/announce-hint.js";
-import { SyncSession } from "../log/sync/session.js";
+import { SyncSession, type SessionPhase } from "../log/sync/session.js";
 import { summarize } from "../log/sync/summary.js";
 import type { AcceptResult, Head, LogView } from "../log/sync/view.js";
 import type { KosNode } from "./node.js";
@@ -18,6 +22,15 @@ const MAX_SESSIONS = 32;
 const IDLE_CLOSE_MS = 30_000;
 /** Hint changes are announced at most this often (kosctl announce forces one). */
 const HINT_ANNOUNCE_MIN_MS = 60_000;
+/** Peers remembered for `kosctl log status` (least recently seen forgotten first). */
+const MAX_PEERS = 256;
+/**
+ * After a session we opened ends with the logs still different (stalled, link lost), we open another after
+ * this wait, doubling per failure up to RETRY_MAX_MS, as long as the peer is reachable; its next announce
+ * may start one sooner.
+ */
+const RETRY_FIRST_MS = 60_000;
+const RETRY_MAX_MS = 30 * 60_000;
 
 /** The durable store seen through the sync machine's LogView. */
 export class StoreView implements LogView {
@@ -54,21 +67,64 @@ export class StoreView implements LogView {
   }
 }
 
+/**
+ * Peer state for `kosctl log status`. With a session running it is the session's phase; without one it is
+ * what we last knew: "in-sync" (the peer's digest, from its announce or the last session, equals ours),
+ * "behind" (it differs: one side lacks entries; a session opens on its next announce or at the next retry),
+ * or "idle" (nothing known yet).
+ */
+export type PeerSyncState = SessionPhase | "behind";
+
+interface PeerTotals {
+  sessions: number;
+  entriesSent: number;
+  entriesReceived: number;
+  bytesSent: number;
+  bytesReceived: number;
+  rejected: number;
+  dropped: number;
+}
+
+interface Peer {
+  /** Identity hash in hex, or `link:<id>` for a responder session whose initiator has not identified yet. */
+  key: string;
+  identity: Bytes | null;
+  /** The peer's kos.log.sync destination. */
+  destination: Bytes | null;
+  lastSeenMs: number | null;
+  /** When the last session with it ended (no new one sooner than decideSync allows). */
+  lastContactMs: number | null;
+  /** The peer's log digest as last known (announce hint, or ours when a session ended in sync). */
+  digest: Bytes | null;
+  entryCount: number | null;
+  totals: PeerTotals;
+  lastError: { atMs: number; message: string } | null;
+  retryAtMs: number | null;
+  failures: number;
+}
+
 interface Running {
   session: SyncSession;
   linkId: Bytes;
-  peer: string;
+  peer: Peer;
+  initiator: boolean;
   lastActivityMs: number;
+  /** Why the session failed, if it did (stalled); reported when its link closes. */
+  failed: string | null;
 }
 
 export class LogSyncService {
   readonly view: StoreView;
   readonly #node: KosNode;
   readonly #dest: LocalDestination;
+  /** Running sessions by link id (hex). */
   readonly #sessions = new Map<string, Running>();
-  readonly #lastContact = new Map<string, number>();
-  readonly #pendingLinks = new Set<string>();
+  /** Peers by key, in least-recently-touched order. */
+  readonly #peers = new Map<string, Peer>();
+  /** Links we opened and are waiting to be established, by the peer's destination (hex), and when. */
+  readonly #pendingLinks = new Map<string, number>();
   #timer: NodeJS.Timeout | null = null;
+  #retryTimer: NodeJS.Timeout | null = null;
   #announceTimer: NodeJS.Timeout | null = null;
   #lastAnnounceMs = 0;
   #hint: LogHint;
@@ -131,8 +187,42 @@ export class LogSyncService {
     this.announce(false);
   }
 
+  /** Per-peer sync state, most recently seen first (kosctl log status). */
   status(): Array<Record<string, unknown>> {
-    return [...this.#sessions.values()].map((r) => ({ peer: r.peer, link: toHex(r.linkId), role: r.session.role, ...r.session.stats }));
+    const now = this.#node.clock.nowMs();
+    const ours = this.#currentHint();
+    const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+    const rows = [...this.#peers.values()].reverse().map((p) => {
+      const r = [...this.#sessions.values()].find((x) => x.peer === p);
+      const t = { ...p.totals };
+      let retryAtMs = p.retryAtMs;
+      if (r !== undefined) {
+        const st = r.session.stats;
+        t.entriesSent += st.entriesSent;
+        t.entriesReceived += st.entriesReceived;
+        t.bytesSent += st.bytesSent;
+        t.bytesReceived += st.bytesReceived;
+        t.rejected += sum(st.rejected);
+        t.dropped += sum(st.dropped);
+        retryAtMs = r.session.nextRetryMs;
+      }
+      const state: PeerSyncState = r !== undefined ? r.session.phase : p.digest === null ? "idle" : equal(p.digest, ours.digest) ? "in-sync" : "behind";
+      return {
+        peer: p.key,
+        identity: p.identity === null ? null : toHex(p.identity),
+        destination: p.destination === null ? null : toHex(p.destination),
+        state,
+        session: r === undefined ? null : { link: toHex(r.linkId), role: r.session.role, ...r.session.stats },
+        lastSeen: iso(p.lastSeenMs),
+        lastSeenAgoS: p.lastSeenMs === null ? null : Math.max(0, Math.round((now - p.lastSeenMs) / 1000)),
+        peerEntries: p.entryCount,
+        ...t,
+        lastError: p.lastError === null ? null : { at: iso(p.lastError.atMs), message: p.lastError.message },
+        nextRetry: iso(retryAtMs),
+        nextRetryInS: retryAtMs === null ? null : Math.max(0, Math.round((retryAtMs - now) / 1000)),
+      };
+    });
+    return rows;
   }
 
   #currentHint(): LogHint {
@@ -140,36 +230,119 @@ export class LogSyncService {
     return { digest: s.digest, entryCount: s.entryCount };
   }
 
+  /** The peer record for an identity (created, and moved to most recent). */
+  #peerFor(identity: Bytes): Peer {
+    return this.#touch(toHex(identity), () => ({ identity, destination: destinationHash(this.#dest.nameHash, identity) }));
+  }
+
+  #touch(key: string, make: () => { identity: Bytes | null; destination: Bytes | null }): Peer {
+    let p = this.#peers.get(key);
+    if (p !== undefined) this.#peers.delete(key);
+    else {
+      p = { key, ...make(), lastSeenMs: null, lastContactMs: null, digest: null, entryCount: null, totals: emptyTotals(), lastError: null, retryAtMs: null, failures: 0 };
+      if (this.#peers.size >= MAX_PEERS) {
+        const busy = new Set([...this.#sessions.values()].map((r) => r.peer));
+        for (const [k, old] of this.#peers) {
+          if (busy.has(old)) continue;
+          this.#peers.delete(k);
+          break;
+        }
+      }
+    }
+    this.#peers.set(key, p);
+    return p;
+  }
+
+  #fail(p: Peer, message: string): void {
+    p.lastError = { atMs: this.#node.clock.nowMs(), message };
+    this.#node.log.log("warn", "log sync", { peer: p.key, error: message });
+  }
+
+  #open(p: Peer, now: number): void {
+    const node = this.#node;
+    if (p.destination === null || this.#sessions.size >= MAX_SESSIONS) return;
+    const destHex = toHex(p.destination);
+    if (this.#pendingLinks.has(destHex) || [...this.#sessions.values()].some((r) => r.peer === p)) return;
+    const opened = node.run((t) => node.engine.openLink(p.destination!, t));
+    if (opened.ok) {
+      this.#pendingLinks.set(destHex, now);
+      p.retryAtMs = null;
+    } else {
+      this.#fail(p, `cannot open a sync link: ${opened.detail ?? opened.reason}`);
+      this.#scheduleRetry(p, now);
+    }
+  }
+
+  #scheduleRetry(p: Peer, now: number): void {
+    p.failures++;
+    p.retryAtMs = now + Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.min(p.failures - 1, 10));
+    this.#armRetryTimer();
+  }
+
+  #armRetryTimer(): void {
+    if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+    let next = Infinity;
+    for (const p of this.#peers.values()) if (p.retryAtMs !== null) next = Math.min(next, p.retryAtMs);
+    if (next === Infinity) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      const now = this.#node.clock.nowMs();
+      const ours = this.#currentHint();
+      for (const p of [...this.#peers.values()]) {
+        if (p.retryAtMs === null || p.retryAtMs > now) continue;
+        p.retryAtMs = null;
+        if (p.digest !== null && equal(p.digest, ours.digest)) continue; // in sync meanwhile
+        this.#open(p, now);
+      }
+      this.#armRetryTimer();
+    }, Math.max(0, Math.min(2 ** 31 - 1, next - this.#node.clock.nowMs())));
+    this.#retryTimer.unref();
+  }
+
   #onEvent(ev: EngineEvent): void {
     const node = this.#node;
     const now = node.clock.nowMs();
     if (ev.kind === "announce") {
       if (!equal(ev.nameHash, this.#dest.nameHash) || equal(ev.identityHash, node.identity.hash)) return;
-      const peer = toHex(ev.destinationHash);
-      if (this.#sessions.has(peer) || this.#pendingLinks.has(peer) || this.#sessions.size >= MAX_SESSIONS) return;
+      const p = this.#peerFor(ev.identityHash);
+      p.lastSeenMs = now;
+      const hint = decodeLogHint(ev.appData);
+      if (hint !== null) {
+        p.digest = hint.digest;
+        p.entryCount = hint.entryCount;
+      }
+      if ([...this.#sessions.values()].some((r) => r.peer === p) || this.#pendingLinks.has(toHex(ev.destinationHash))) return;
       const decision = decideSync({
-        hint: decodeLogHint(ev.appData),
+        hint,
         ours: this.#currentHint(),
         ourIdentityHash: node.identity.hash,
         peerIdentityHash: ev.identityHash,
         nowMs: now,
-        lastContactMs: this.#lastContact.get(peer) ?? null,
+        lastContactMs: p.lastContactMs,
       });
-      if (!decision.open) return;
-      const opened = node.run((t) => node.engine.openLink(ev.destinationHash, t));
-      if (opened.ok) this.#pendingLinks.add(peer);
+      if (decision.open) this.#open(p, now);
       return;
     }
     if (ev.kind !== "link") return;
     const linkKey = toHex(ev.linkId);
     const incoming = ev.localDestination !== null && equal(ev.localDestination, this.#dest.hash);
     const outgoing = ev.remoteDestination !== null && this.#pendingLinks.has(toHex(ev.remoteDestination));
-    const running = [...this.#sessions.values()].find((r) => toHex(r.linkId) === linkKey);
+    const running = this.#sessions.get(linkKey);
     if (ev.event.kind === "established" && (incoming || outgoing) && running === undefined) {
       const link = node.engine.link(ev.linkId);
       if (link === undefined) return;
-      const peer = outgoing ? toHex(ev.remoteDestination!) : `link:${linkKey}`;
-      if (outgoing) this.#pendingLinks.delete(peer);
+      let peer: Peer;
+      if (outgoing) {
+        this.#pendingLinks.delete(toHex(ev.remoteDestination!));
+        const known = node.engine.known.recall(ev.remoteDestination!);
+        peer = known !== null ? this.#peerFor(known.identity.hash) : this.#touch(toHex(ev.remoteDestination!), () => ({ identity: null, destination: ev.remoteDestination }));
+        // Tell the responder who we are, so its status names us (one packet per session).
+        node.run((t) => node.engine.linkIdentify(ev.linkId, node.identity, t));
+      } else {
+        peer = this.#touch(`link:${linkKey}`, () => ({ identity: null, destination: null }));
+      }
+      peer.lastSeenMs = now;
       const session = new SyncSession({
         view: this.view,
         linkMdu: link.mdu,
@@ -179,24 +352,68 @@ export class LogSyncService {
         random: node.random,
         rttMs: link.rttMs,
       });
-      this.#sessions.set(peer, { session, linkId: ev.linkId, peer, lastActivityMs: now });
+      this.#sessions.set(linkKey, { session, linkId: ev.linkId, peer, initiator: outgoing, lastActivityMs: now, failed: null });
       if (outgoing) session.start(now);
       this.#pump();
       return;
     }
     if (running === undefined) {
-      if (ev.event.kind === "closed" && ev.remoteDestination !== null) this.#pendingLinks.delete(toHex(ev.remoteDestination));
+      if (ev.event.kind === "closed" && ev.remoteDestination !== null) {
+        const dest = toHex(ev.remoteDestination);
+        if (this.#pendingLinks.delete(dest)) {
+          const known = node.engine.known.recall(ev.remoteDestination);
+          if (known !== null) {
+            const p = this.#peerFor(known.identity.hash);
+            this.#fail(p, "the sync link was not established");
+            this.#scheduleRetry(p, now);
+          }
+        }
+      }
+      return;
+    }
+    if (ev.event.kind === "identified") {
+      // The initiator named itself: its record replaces the placeholder keyed by the link.
+      const placeholder = running.peer;
+      const p = this.#peerFor(ev.event.identityHash);
+      if (placeholder !== p && placeholder.identity === null) {
+        this.#peers.delete(placeholder.key);
+        addTotals(p.totals, placeholder.totals);
+        p.lastSeenMs = now;
+        running.peer = p;
+      }
       return;
     }
     if (ev.event.kind === "data" && ev.event.context === Context.NONE) {
       running.session.receive(ev.event.plaintext, now);
       running.lastActivityMs = now;
+      running.peer.lastSeenMs = now;
       this.#pump();
     } else if (ev.event.kind === "closed") {
-      this.#sessions.delete(running.peer);
-      this.#lastContact.set(running.peer, now);
+      this.#ended(running, now);
       this.announce(false);
     }
+  }
+
+  /** A session's link closed: fold its counters into the peer's, note how it ended, retry if it failed. */
+  #ended(r: Running, now: number): void {
+    this.#sessions.delete(toHex(r.linkId));
+    const p = r.peer;
+    const st = r.session.stats;
+    addTotals(p.totals, {
+      sessions: 1, entriesSent: st.entriesSent, entriesReceived: st.entriesReceived, bytesSent: st.bytesSent, bytesReceived: st.bytesReceived,
+      rejected: sum(st.rejected), dropped: sum(st.dropped),
+    });
+    p.lastContactMs = now;
+    if (p.identity === null) this.#peers.delete(p.key); // an anonymous responder session: nothing to keep
+    if (r.session.phase === "in-sync") {
+      // Both sides hold what the other had: the peer's digest is ours (until either log grows).
+      p.digest = this.#currentHint().digest;
+      p.failures = 0;
+      p.retryAtMs = null;
+      return;
+    }
+    this.#fail(p, r.failed ?? `the link closed during ${r.session.phase === "idle" ? "the start of the session" : r.session.phase}`);
+    if (r.initiator) this.#scheduleRetry(p, now);
   }
 
   #pump(): void {
@@ -207,7 +424,11 @@ export class LogSyncService {
       let grew = false;
       for (const e of r.session.takeEvents()) {
         if (e.kind === "accepted") grew = true;
-        if (e.kind === "stalled") node.run((t) => node.engine.closeLink(r.linkId, t));
+        if (e.kind === "rejected") this.#fail(r.peer, `refused entry ${toHex(e.author)}:${e.seq} (${e.reason})`);
+        if (e.kind === "stalled") {
+          r.failed = `the peer stopped answering (waiting for ${e.waitingFor}${e.missing > 0 ? `, ${e.missing} entries missing` : ""})`;
+          node.run((t) => node.engine.closeLink(r.linkId, t));
+        }
       }
       if (grew) r.lastActivityMs = now;
       if (now - r.lastActivityMs > IDLE_CLOSE_MS) node.run((t) => node.engine.closeLink(r.linkId, t));
@@ -229,4 +450,16 @@ export class LogSyncService {
     }, wait);
     this.#timer.unref();
   }
+}
+
+function emptyTotals(): PeerTotals {
+  return { sessions: 0, entriesSent: 0, entriesReceived: 0, bytesSent: 0, bytesReceived: 0, rejected: 0, dropped: 0 };
+}
+
+function addTotals(into: PeerTotals, add: PeerTotals): void {
+  for (const k of Object.keys(into) as Array<keyof PeerTotals>) into[k] += add[k];
+}
+
+function sum(counts: Record<string, number>): number {
+  return Object.values(counts).reduce((n, x) => n + x, 0);
 }

@@ -17,6 +17,10 @@ export const SPARSE_EVERY = 128;
 export const TAIL_LOCATIONS = 1024;
 export const MAX_FORKS_INDEXED = 4096;
 const EMPTY = new Uint8Array(0);
+/** Estimated bytes of one author's state besides its location arrays (object, hex key, hashes, key). */
+export const AUTHOR_OVERHEAD_BYTES = 400;
+/** Estimated bytes of one indexed fork record (object, two hex strings, set entry). */
+export const FORK_OVERHEAD_BYTES = 300;
 
 export interface Location {
   segment: number;
@@ -46,6 +50,10 @@ class RecentRing {
 
   get capacity(): number {
     return this.#seqs.length;
+  }
+
+  get bytes(): number {
+    return this.#seqs.byteLength + this.#segs.byteLength + this.#offs.byteLength;
   }
 
   #grow(cap: number): void {
@@ -82,6 +90,10 @@ class SparseIndex {
     this.#segs[this.#n] = loc.segment;
     this.#offs[this.#n] = loc.offset;
     this.#n++;
+  }
+
+  get bytes(): number {
+    return this.#seqs.byteLength + this.#segs.byteLength + this.#offs.byteLength;
   }
 
   /** The indexed location with the largest seq not above `seq`. */
@@ -213,6 +225,17 @@ export class LogIndex {
       this.forks.push({ author: toHex(e.author), seq: e.seq, hash, location: loc });
       this.#forkHashes.add(hash);
     }
+  }
+
+  /**
+   * What the index holds, in bytes: its typed arrays exactly, plus AUTHOR_OVERHEAD_BYTES per author and
+   * FORK_OVERHEAD_BYTES per indexed fork as estimates of the objects and strings around them. Entries queued
+   * for writing (pending) are the commit queue's, not the index's.
+   */
+  memoryBytes(): number {
+    let n = this.#tailSegs.byteLength + this.#tailOffs.byteLength + this.forks.length * FORK_OVERHEAD_BYTES;
+    for (const a of this.authors.values()) n += AUTHOR_OVERHEAD_BYTES + a.recent.bytes + a.sparse.bytes + a.gaps.length * 32;
+    return n;
   }
 
   hasFork(hash: Bytes): boolean {

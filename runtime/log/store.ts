@@ -314,7 +314,7 @@ export class LogStore extends LogReads {
     this.#commit.close();
   }
 
-  stats(): { segments: number; bytes: number; entries: number; authors: number; forks: number; queued: number; broken: string | null } {
+  stats(): { segments: number; bytes: number; entries: number; authors: number; forks: number; queued: number; indexBytes: number; broken: string | null } {
     return {
       segments: this.#segments.length,
       bytes: this.#segments.reduce((n, s) => n + s.end, 0),
@@ -322,6 +322,7 @@ export class LogStore extends LogReads {
       authors: this.heads().length,
       forks: this.index.forkCount,
       queued: this.#commit.queued,
+      indexBytes: this.index.memoryBytes(),
       broken: this.#commit.broken?.message ?? null,
     };
   }

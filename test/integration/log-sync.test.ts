@@ -2,6 +2,8 @@
 // sync link when hints differ, and exchange what the other lacks — also after a partition heals.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { toHex } from "../../runtime/core/bytes.js";
+import { destinationHashOf } from "../../runtime/wire/destination.js";
 import { eventually, freePort, kosctl, makeNode, startNode, stopNode, tempRoot, type NodeHandle } from "./mesh-harness.js";
 
 async function entries(n: NodeHandle): Promise<number> {
@@ -43,6 +45,30 @@ test("two and three nodes converge over TCP, and again after a partition heals",
     return false;
   }, 90_000, 2000), `not converged: ${JSON.stringify(await Promise.all(nodes.map(entries)))}`);
   for (const n of nodes) assert.equal((await kosctl(n, ["log", "verify"])).code, 0, `${n.name} verifies`);
+
+  // kosctl log status: one row per peer, named by identity, with what went each way.
+  const ids = new Map(nodes.map((n) => [toHex(n.identity().hash), n.name]));
+  const learnt = new Map([["hub", 17], ["a", 8], ["b", 15]]);
+  for (const n of nodes) {
+    const r = await kosctl(n, ["log", "status", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const peers = (JSON.parse(r.stdout) as { peers: Array<Record<string, any>> }).peers;
+    assert.ok(peers.length >= 1, `${n.name} lists its sync peers`);
+    for (const p of peers) {
+      assert.ok(ids.has(p["identity"]) && ids.get(p["identity"]) !== n.name, `${n.name}: peer ${p["identity"]} is another node`);
+      assert.equal(p["destination"], toHex(destinationHashOf("kos.log.sync", Buffer.from(p["identity"], "hex"))));
+      assert.ok(["idle", "summarising", "pulling", "pushing", "in-sync", "behind"].includes(p["state"]), p["state"]);
+      assert.ok(p["sessions"] + (p["session"] === null ? 0 : 1) >= 1);
+      assert.equal(typeof p["lastSeenAgoS"], "number");
+    }
+    // Every entry this node did not write came over a sync session, and is counted once, at one peer.
+    assert.equal(peers.reduce((k, p) => k + p["entriesReceived"], 0), learnt.get(n.name), `${n.name}: entries received over sync`);
+    assert.ok(peers.reduce((k, p) => k + p["bytesReceived"], 0) > 0);
+    const text = await kosctl(n, ["log", "status"]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`sync: ${peers.length} peer\\(s\\)`));
+    for (const p of peers) assert.match(text.stdout, new RegExp(`${p["identity"]}  (idle|summarising|pulling|pushing|in sync|behind)`));
+  }
 
   // Partition: b goes away; both sides keep writing; b returns.
   await stopNode(b);

@@ -12,6 +12,7 @@ import { crc32c } from "../../runtime/log/crc32c.js";
 import { createEntry, verifyChain, type LogEntry } from "../../runtime/log/entry.js";
 import { nodeLogFs, type LogFs } from "../../runtime/log/fsio.js";
 import { LogStore, type LogStoreOptions } from "../../runtime/log/store.js";
+import { AUTHOR_OVERHEAD_BYTES, FORK_OVERHEAD_BYTES, LogIndex, MAX_FORKS_INDEXED, RECENT_PER_AUTHOR, SPARSE_EVERY, TAIL_LOCATIONS } from "../../runtime/log/index.js";
 import { packMsgpack } from "../../runtime/wire/msgpack.js";
 
 const rng = seededRandom(61);
@@ -258,3 +259,34 @@ test("appends after close, or beyond the queue bound, fail with a typed error", 
   await store.close();
   await assert.rejects(store.appendLocal(alice, "k", utf8(""), T0), { code: "ECLOSED" });
 });
+
+test("the index stays bounded: recent locations capped per author, sparse points every 128 seqs, forks indexed up to a cap", () => {
+  const index = new LogIndex();
+  const authorsN = 4;
+  const perAuthor = 250_000;
+  const ids = Array.from({ length: authorsN }, (_, i) => new Uint8Array(16).fill(i + 1));
+  const hash = new Uint8Array(32);
+  for (let seq = 1; seq <= perAuthor; seq++) {
+    for (let a = 0; a < authorsN; a++) {
+      index.addEntry({ author: ids[a]!, seq, prev: seq === 1 ? new Uint8Array(0) : index.authors.get(toHex(ids[a]!))!.headHash, hash: hashOf(a, seq, hash), authorKey: new Uint8Array(64) }, { segment: 1 + (seq >> 12), offset: seq * 300 });
+    }
+  }
+  for (let i = 0; i < MAX_FORKS_INDEXED + 500; i++) index.addFork({ author: ids[0]!, seq: 1 + i, prev: hash, hash: hashOf(9, i, new Uint8Array(32)), authorKey: new Uint8Array(64) }, { segment: 1, offset: i });
+  assert.equal(index.entries, authorsN * perAuthor);
+  for (const st of index.authors.values()) assert.equal(st.recent.capacity, RECENT_PER_AUTHOR, "the recent ring stops growing at its cap");
+  assert.equal(index.forks.length, MAX_FORKS_INDEXED, "forks past the cap are counted, not indexed");
+  assert.equal(index.forkCount, MAX_FORKS_INDEXED + 500);
+  // The bound of runtime/log/README.md: per author its overhead, a full ring and one point per 128 seqs (the
+  // sparse arrays double, so up to twice that), the global tail, the indexed forks.
+  const bound = authorsN * (AUTHOR_OVERHEAD_BYTES + RECENT_PER_AUTHOR * 16 + 2 * Math.ceil(perAuthor / SPARSE_EVERY) * 16) + TAIL_LOCATIONS * 8 + MAX_FORKS_INDEXED * FORK_OVERHEAD_BYTES;
+  const bytes = index.memoryBytes();
+  assert.ok(bytes <= bound, `${bytes} bytes for ${index.entries} entries, bound ${bound}`);
+  assert.ok(bytes / index.entries < 2.5, `${(bytes / index.entries).toFixed(2)} bytes per entry: the index does not grow with each entry`);
+});
+
+function hashOf(a: number, seq: number, out: Uint8Array): Uint8Array {
+  const h = out.slice();
+  h[0] = a;
+  new DataView(h.buffer).setUint32(1, seq);
+  return h;
+}

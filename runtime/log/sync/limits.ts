@@ -24,11 +24,8 @@ export const SYNC_LIMITS = {
   /** Entries of one run and runs of one ENTRIES message accepted on input. */
   maxRecordsPerMessage: 4096,
   maxKindsPerMessage: 256,
-  /** Largest reassembled PART payload: one entry's run, with room for the run's own fields. */
+  /** Largest STREAM frame (one ENTRIES message across packets): one entry's run, with room for its own fields. */
   maxReassemblyBytes: LOG_LIMITS.maxEntryBytes + 1024,
-  maxFragments: 4096,
-  /** Reassemblies in progress at once; a newer one evicts the oldest. */
-  maxReassemblies: 2,
   /** Wants waiting for the link; past this the oldest are dropped (still wanted, the next retry asks again). */
   maxQueuedWants: 1024,
   /** Events not yet taken; the oldest is dropped (and counted) past this. */
@@ -60,12 +57,15 @@ export const MessageType = {
   SUMMARY: 1,
   WANT: 2,
   ENTRIES: 3,
-  PART: 4,
+  // 4 was PART (version 1).
   SUMMARY_REQ: 5,
 } as const;
 
-/** Version of the sync protocol carried by HELLO. */
-export const SYNC_VERSION = 1;
+/**
+ * Version of the sync protocol carried by HELLO; a HELLO of another version is dropped and counted
+ * ("version"). 2: STREAM packets replace version 1's PART messages.
+ */
+export const SYNC_VERSION = 2;
 /** Bytes of a head hash a summary carries, and of a digest. */
 export const HEAD_PREFIX_LENGTH = 8;
 export const DIGEST_LENGTH = 8;

@@ -7,8 +7,8 @@
 //                total 0: an update (some heads that changed), not a whole scope
 //   WANT         [2, wants(bin 24*k)]                                    want = author(16) || from(u32) || count(u32)
 //   ENTRIES      [3, run, run, ...]                                      see entries-codec.ts
-//   PART         [4, fragId, index, count, chunk(bin)]                   the chunks, joined, are one ENTRIES message
 //   SUMMARY_REQ  [5, B, mask]                                            "send me your summary of this scope again"
+//   (type 4 was PART in version 1; large entries now travel as STREAM packets, stream.ts, which are not arrays)
 //
 // Decoders take remote bytes and never throw: a message that does not fit is a result with a reason.
 import { toHex, type Bytes } from "../../core/bytes.js";
@@ -33,7 +33,6 @@ export type SyncMessage =
   | { type: typeof MessageType.SUMMARY; digest: Bytes; index: number; total: number; records: SummaryRecord[]; scope: Scope }
   | { type: typeof MessageType.WANT; wants: Want[] }
   | { type: typeof MessageType.ENTRIES; runs: WireRun[] }
-  | { type: typeof MessageType.PART; fragId: number; index: number; count: number; chunk: Bytes }
   | { type: typeof MessageType.SUMMARY_REQ; scope: Scope };
 
 // ---- encoders (local input: misuse throws) ---------------------------------------------------------------
@@ -92,13 +91,6 @@ export function encodeWantChunks(wants: readonly Want[], mdu: number): Bytes[] {
   return out;
 }
 
-export function encodePart(fragId: number, index: number, count: number, chunk: Bytes): Bytes {
-  return packMsgpack([MessageType.PART, fragId, index, count, chunk]);
-}
-
-/** Largest PART header: fragId and index/count at their bounds, a bin header of up to 3 bytes. */
-export const PART_OVERHEAD_MAX = packMsgpack([MessageType.PART, 0xffff, 0xffff, 0xffff, new Uint8Array(0x100)]).length - 0x100;
-
 export function encodeSummaryRequest(scope: Scope): Bytes {
   return packMsgpack([MessageType.SUMMARY_REQ, scope.buckets, scope.mask]);
 }
@@ -133,7 +125,7 @@ export function decodeMessage(bytes: Bytes, maxBytes: number): Result<SyncMessag
     case MessageType.HELLO: {
       const [, version, digest, entryCount, buckets] = a as unknown[];
       if (a.length !== 5 || !isUint(version) || !isBin(digest, DIGEST_LENGTH) || !isUint(entryCount) || !isBin(buckets)) return err("bad-encoding", "HELLO");
-      if (version !== SYNC_VERSION) return err("bad-encoding", `sync version ${version}`);
+      // Another version is decoded all the same: the session refuses it and counts it ("version").
       const n = buckets.length / BUCKET_DIGEST_LENGTH;
       if (n !== 0 && !validBucketCount(n)) return err("bad-encoding", "HELLO buckets");
       return ok({ type: MessageType.HELLO, version, digest: digest.slice(), entryCount, bucketDigests: buckets.slice() });
@@ -145,12 +137,6 @@ export function decodeMessage(bytes: Bytes, maxBytes: number): Result<SyncMessag
     case MessageType.ENTRIES: {
       const runs = decodeRuns(a);
       return runs.ok ? ok({ type: MessageType.ENTRIES, runs: runs.value }) : runs;
-    }
-    case MessageType.PART: {
-      const [, fragId, index, count, chunk] = a as unknown[];
-      if (a.length !== 5 || !isUint(fragId, 0xffff) || !isUint(count, SYNC_LIMITS.maxFragments) || count < 1 || !isUint(index, count - 1) || !isBin(chunk)) return err("bad-encoding", "PART");
-      if (chunk.length === 0) return err("bad-encoding", "empty PART");
-      return ok({ type: MessageType.PART, fragId, index, count, chunk: chunk.slice() });
     }
     case MessageType.SUMMARY_REQ: {
       const scope = a.length === 3 ? decodeScope(a[1], a[2]) : null;

@@ -1,16 +1,19 @@
 // What a session sends of entries: the peer's wants (outbox.ts), packed into ENTRIES messages that fill the
-// link MDU, or into PARTs when one entry is larger than a packet. It tracks what the peer holds (agreed from
-// its summary, or sent in this session) so that each run's first prev, time and kind can be left out.
+// link MDU. When an entry does not fit a packet, entries go as a STREAM (stream.ts) instead: ENTRIES messages
+// cut into full packets, the large entry in one message of its own, the entries after it packed into the
+// room each packet has left, until nothing more waits. It tracks what the peer holds (agreed from its summary,
+// or sent in this session) so that each run's first prev, time and kind can be left out.
 //
-// Why PARTs and not a Link resource: a resource has its own windowing and pacing outside the duty-cycle
-// budget, costs an advertisement, a hashmap and a proof, and hands the bytes to the engine; PARTs keep one
-// machine, one pacing and one resume rule (a lost part: the entry is asked for again, whole).
+// Why not a Link resource: a resource has its own windowing and pacing outside the duty-cycle budget, costs
+// an advertisement, a hashmap and a proof, and hands the bytes to the engine; the stream keeps one machine,
+// one pacing and one resume rule (a lost packet: its entries are asked for again, whole).
 import { equal, toHex } from "../../core/bytes.js";
 import type { LogEntry } from "../entry.js";
 import { EntriesBuilder } from "./entries-codec.js";
 import { SYNC_LIMITS } from "./limits.js";
-import { PART_OVERHEAD_MAX, encodePart, type Want } from "./messages.js";
+import type { Want } from "./messages.js";
 import { Outbox, type PriorityFn } from "./outbox.js";
+import { StreamSender } from "./stream.js";
 import type { LogView } from "./view.js";
 
 export class EntrySender {
@@ -20,13 +23,13 @@ export class EntrySender {
   /** Per author, the seq up to which the peer holds our chain (from its summary, or entries it sent us). */
   readonly #agreed = new Map<string, number>();
   readonly #sent = new Set<string>();
-  #fragments: Uint8Array[] = [];
-  #nextFragId = 0;
+  readonly #stream: StreamSender;
 
   constructor(view: LogView, mdu: number, priority: PriorityFn) {
     this.#view = view;
     this.#mdu = mdu;
     this.#outbox = new Outbox(view, priority);
+    this.#stream = new StreamSender(mdu);
   }
 
   want(w: Want): void {
@@ -40,31 +43,43 @@ export class EntrySender {
 
   /** Size of the next message (entries count as a full MDU), or null when nothing is to be sent. */
   nextSize(): number | null {
-    if (this.#fragments.length > 0) return this.#fragments[0]!.length;
-    return this.#outbox.empty ? null : this.#mdu;
+    return this.#stream.active || !this.#outbox.empty ? this.#mdu : null;
   }
 
-  /** The next ENTRIES or PART message and the entries it starts to carry; null when nothing was loadable. */
+  /** The next ENTRIES message or STREAM packet and the entries it starts to carry; null when nothing was loadable. */
   next(): { message: Uint8Array; entries: number } | null {
-    if (this.#fragments.length > 0) return { message: this.#fragments.shift()!, entries: 0 };
+    if (this.#stream.active) return this.#streamPacket(null);
     const builder = new EntriesBuilder(this.#mdu);
-    const pred = (e: LogEntry): LogEntry | null => this.#predecessor(builder, e);
-    const { added, oversize } = this.#outbox.fill(builder, pred);
-    if (oversize !== null) {
-      const single = new EntriesBuilder(SYNC_LIMITS.maxReassemblyBytes);
-      if (!single.add(oversize, pred(oversize))) throw new RangeError(`entry of ${oversize.encoded.length} bytes exceeds what sync carries`);
-      const bytes = single.build();
-      const room = this.#mdu - PART_OVERHEAD_MAX;
-      const count = Math.ceil(bytes.length / room);
-      const fragId = this.#nextFragId;
-      this.#nextFragId = (this.#nextFragId + 1) & 0xffff;
-      for (let i = 0; i < count; i++) this.#fragments.push(encodePart(fragId, i, count, bytes.subarray(i * room, (i + 1) * room)));
-      this.#markSent([oversize]);
-      return { message: this.#fragments.shift()!, entries: 1 };
-    }
+    const { added, oversize } = this.#outbox.fill(builder, (e) => this.#predecessor(builder, e));
+    if (oversize !== null) return this.#streamPacket(oversize);
     if (added.length === 0) return null;
     this.#markSent(added);
     return { message: builder.build(), entries: added.length };
+  }
+
+  /** A STREAM packet: `first` opens the stream; the room left goes to the entries waiting after it. */
+  #streamPacket(first: LogEntry | null): { message: Uint8Array; entries: number } {
+    let entries = 0;
+    const frame = (room: number): Uint8Array | null => {
+      const builder = new EntriesBuilder(room);
+      const { added, oversize } = this.#outbox.fill(builder, (e) => this.#predecessor(builder, e));
+      if (oversize !== null) return this.#alone(oversize, () => entries++);
+      if (added.length === 0) return null;
+      this.#markSent(added);
+      entries += added.length;
+      return builder.build();
+    };
+    const message = this.#stream.packet(first === null ? null : this.#alone(first, () => entries++), frame);
+    return { message, entries };
+  }
+
+  /** An ENTRIES message holding `e` alone, however large (it goes on over the next packets of the stream). */
+  #alone(e: LogEntry, counted: () => void): Uint8Array {
+    const single = new EntriesBuilder(SYNC_LIMITS.maxReassemblyBytes);
+    if (!single.add(e, this.#predecessor(single, e))) throw new RangeError(`entry of ${e.encoded.length} bytes exceeds what sync carries`);
+    this.#markSent([e]);
+    counted();
+    return single.build();
   }
 
   /** The entry before `e` when the peer will hold it: in this message, agreed, or sent before. */

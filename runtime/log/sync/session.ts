@@ -8,7 +8,7 @@
 // chunk received, sends WANT for what it lacks (every seq above its head up to the peer's; the one seq where
 // the heads disagree, to keep the peer's entry as fork evidence). Each side answers WANTs with ENTRIES:
 // urgent kinds first, packed to fill the MDU, with what the peer can rebuild left out (sending.ts); an entry
-// larger than a packet goes as PARTs. Received entries are verified and placed (inbox.ts); holes left by lost
+// larger than a packet goes in a STREAM of full packets (stream.ts). Received entries are verified and placed (inbox.ts); holes left by lost
 // packets are asked for again after a quiet spell, with backoff (retry.ts), unless the peer's silence is its
 // duty cycle, until the patience limit ("stalled"). A session keeps nothing across a cut: the next starts
 // from summaries, and what arrived is in the view, so it is never sent again. Messages leave only as fast as
@@ -19,16 +19,16 @@ import { DutyCycleBudget } from "../../radio/duty-cycle.js";
 import type { WireRun } from "./entries-codec.js";
 import { newStats, type PeerState, type SyncEvent, type SyncStats } from "./events.js";
 import { Inbox } from "./inbox.js";
-import { MessageType, SYNC_LIMITS, WANT_RECORD_LENGTH } from "./limits.js";
+import { MessageType, SYNC_LIMITS, SYNC_VERSION, WANT_RECORD_LENGTH } from "./limits.js";
 import {
   decodeMessage, encodeHello, encodeSummaryChunks, encodeSummaryRequest, encodeWants, maxBucketsFor, summaryRecordsPerPacket,
   type SyncMessage, type Want,
 } from "./messages.js";
 import { defaultPriority, type PriorityFn } from "./outbox.js";
 import { Pacer, linkPacketBytes, type AirtimeModel } from "./pacing.js";
-import { Reassembly } from "./reassembly.js";
 import { RetryPolicy, type Wait } from "./retry.js";
 import { EntrySender } from "./sending.js";
+import { StreamReceiver, isStreamPacket } from "./stream.js";
 import {
   WHOLE_LOG, bucketDigests, chooseBuckets, differingScope, inScope, summarize, type LocalSummary, type Scope, type SummaryRecord,
 } from "./summary.js";
@@ -36,6 +36,13 @@ import type { LogView } from "./view.js";
 import { Wants } from "./wants.js";
 
 export type { PeerState, SyncEvent, SyncStats } from "./events.js";
+
+/**
+ * Where a session stands, for status pages: exchanging HELLO and summaries, waiting for entries it asked for
+ * ("pulling"), sending entries the peer asked for ("pushing"), done ("in-sync"), or waiting for the peer to
+ * begin ("idle").
+ */
+export type SessionPhase = "idle" | "summarising" | "pulling" | "pushing" | "in-sync";
 
 export interface SyncSessionOptions {
   view: LogView;
@@ -78,7 +85,7 @@ export class SyncSession {
   readonly #wants: Wants;
   readonly #sender: EntrySender;
   readonly #urgent: (kind: string) => boolean;
-  readonly #reassembly = new Reassembly();
+  readonly #stream = new StreamReceiver();
   /**
    * On a duty-cycled link, the peer's budget as far as we can tell (its airtime towards us): while it must be
    * spent, the peer's silence is its duty cycle, and asking again would only spend ours.
@@ -104,6 +111,8 @@ export class SyncSession {
   #peer: PeerSummary | null = null;
   readonly #advertised = new Map<string, number>();
   #caughtUpReported = false;
+  /** What the peer lacked of ours when its summary was complete (entries), for `phase`. */
+  #peerLacked = 0;
   // Waiting for an answer to HELLO, for the rest of the peer's summary, for wanted entries.
   #hello: Wait | null = null;
   #summaryWait: Wait | null = null;
@@ -176,9 +185,13 @@ export class SyncSession {
     const heard = Math.min(plaintext.length, this.#mdu);
     this.#pacer.heard(heard, this.#nowMs);
     this.#peerBudget?.record(Math.min(this.#peerBudget.windowMs, this.#pacer.durationMs(heard)), this.#nowMs);
-    const d = decodeMessage(plaintext, this.#mdu);
-    if (d.ok) this.#handle(d.value);
-    else this.#drop(d.reason);
+    if (plaintext.length > this.#mdu) this.#drop("too-long");
+    else if (isStreamPacket(plaintext)) this.#onStream(plaintext);
+    else {
+      const d = decodeMessage(plaintext, this.#mdu);
+      if (d.ok) this.#handle(d.value);
+      else this.#drop(d.reason);
+    }
     this.#queueFreshWants();
     this.#pump();
   }
@@ -240,11 +253,32 @@ export class SyncSession {
     return this.#nextSize() === null && this.#ready.length === 0 && this.#hello === null && this.#summaryWait === null && this.#entriesWait === null;
   }
 
+  get phase(): SessionPhase {
+    const exchanged = this.#inSync || this.#peer?.complete === true;
+    if (!exchanged) {
+      const asking = this.#helloDue || this.#hello !== null || this.#summaryReqDue || this.#summaryWait !== null || this.#summaryQueue.length > 0;
+      return asking || this.#summarySent ? "summarising" : "idle";
+    }
+    if (this.#entriesWait !== null || this.#wantsDue.length > 0) return "pulling";
+    // The peer's WANT may still be on its way: what it lacked and nothing sent yet is still to push.
+    if (this.#sender.nextSize() !== null || this.#ready.length > 0 || (this.#peerLacked > 0 && this.stats.entriesSent === 0)) return "pushing";
+    return "in-sync";
+  }
+
+  /** When the session asks the peer again if nothing comes (HELLO, summary, wanted entries); null: not waiting. */
+  get nextRetryMs(): number | null {
+    let t = Infinity;
+    for (const w of [this.#hello, this.#summaryWait, this.#entriesWait]) if (w !== null && Number.isFinite(w.dueMs)) t = Math.min(t, w.dueMs);
+    return t === Infinity ? null : t;
+  }
+
   // ---- input ------------------------------------------------------------------------------------------
 
   #handle(m: SyncMessage): void {
     switch (m.type) {
       case MessageType.HELLO:
+        // A peer of another protocol version: nothing it says can be read safely; it stalls and closes.
+        if (m.version !== SYNC_VERSION) return this.#drop("version");
         return this.#onHello(m.digest, m.bucketDigests);
       case MessageType.SUMMARY:
         return this.#onSummary(m.digest, m.index, m.total, m.records, m.scope);
@@ -253,17 +287,20 @@ export class SyncSession {
         return;
       case MessageType.ENTRIES:
         return this.#onEntries(m.runs);
-      case MessageType.PART: {
-        this.#entriesProgress();
-        const r = this.#reassembly.add(m.fragId, m.index, m.count, m.chunk);
-        if (r.dropped !== null) this.#drop(r.dropped);
-        if (r.message === null) return;
-        const d = decodeMessage(r.message, SYNC_LIMITS.maxReassemblyBytes);
-        if (!d.ok || d.value.type !== MessageType.ENTRIES) return this.#drop(d.ok ? "part-not-entries" : d.reason);
-        return this.#onEntries(d.value.runs);
-      }
       case MessageType.SUMMARY_REQ:
         return this.#queueSummary(summarize(this.#view), m.scope);
+    }
+  }
+
+  /** A STREAM packet: the ENTRIES messages it completes (stream.ts). */
+  #onStream(packet: Bytes): void {
+    this.#entriesProgress();
+    const r = this.#stream.receive(packet);
+    for (const reason of r.dropped) this.#drop(reason);
+    for (const m of r.messages) {
+      const d = decodeMessage(m, SYNC_LIMITS.maxReassemblyBytes);
+      if (!d.ok || d.value.type !== MessageType.ENTRIES) this.#drop(d.ok ? "stream-not-entries" : d.reason);
+      else this.#onEntries(d.value.runs);
     }
   }
 
@@ -353,6 +390,7 @@ export class SyncSession {
     for (const [hex, seq] of p.heads) weLack += Math.max(0, seq - (heads.get(hex)?.seq ?? 0));
     for (const [hex, h] of heads) if (inScope(h.author, p.scope)) theyLack += Math.max(0, h.seq - (p.heads.get(hex) ?? 0));
     const state: PeerState = weLack > 0 && theyLack > 0 ? "both" : weLack > 0 ? "ahead" : theyLack > 0 ? "behind" : "in-sync";
+    this.#peerLacked = theyLack;
     this.#emit({ kind: "peer", state, weLack, theyLack, forks: p.forks.size });
   }
 
