@@ -203,7 +203,7 @@ export class QuorumMachine {
     if (memberIndex(m, this.#identity.publicKey) < 0) return qerr("not-member", "this node is not a member");
     let p: Proposal;
     try {
-      p = createProposal(this.#identity, m, { kind: spec.kind, payload: spec.payload, deadlineMs: spec.deadlineMs, createdMs: this.#nowMs });
+      p = createProposal(this.#identity, m, { kind: spec.kind, payload: spec.payload, deadlineMs: spec.deadlineMs, createdMs: Math.floor(this.#nowMs) });
     } catch (e) {
       return qerr(spec.payload.length > QUORUM_LIMITS.maxPayloadBytes ? "oversized" : "malformed", (e as Error).message);
     }
@@ -233,7 +233,7 @@ export class QuorumMachine {
     if (memberIndex(a.membership, this.#identity.publicKey) < 0) return qerr("not-member", "this node is not a member");
     if (this.#nowMs > a.proposal.deadlineMs) return qerr("late", "the deadline has passed");
     if (!this.#guardRoom()) return qerr("table-full", "vote guard full: prune the journal of finished proposals");
-    const vote = signVote(this.#identity, a.proposal, a.membership, choice, this.#nowMs);
+    const vote = signVote(this.#identity, a.proposal, a.membership, choice, Math.floor(this.#nowMs));
     this.#guard.set(hex, { vote, durable: false, deadlineMs: a.proposal.deadlineMs });
     this.#actions.push({ type: "persistVote", proposalId: vote.proposalId, vote: encodeVote(vote) });
     return qok(vote);
@@ -306,23 +306,28 @@ export class QuorumMachine {
     if (m.type === MessageType.WANT) return this.#onWant(m.proposalId, m.flags, m.bitmap, source);
     // Someone answered: the same answer from us would only repeat it on this interface.
     if (m.type === MessageType.VOTE || m.type === MessageType.CERT) this.#suppress(toHex(m.proposalId), dk, m.votes.map((v) => v.voter));
-    const hash = truncatedHash(bytes);
-    if (this.#seen.has(toHex(hash))) return void this.#drop("duplicate");
-    this.#remember(hash);
+    let proposal: Proposal | null = null;
     if (m.type === MessageType.PROPOSAL) {
       const p = decodeProposal(m.proposal);
       if (!p.ok) return void this.#drop(p.reason, p.detail);
-      const hex = toHex(p.value.id);
+      proposal = p.value;
+      const hex = toHex(proposal.id);
       for (const [k, w] of this.#wantProposal) if (toHex(w.proposalId) === hex && destKey(w.dest) === dk) this.#wantProposal.delete(k);
       const owed = this.#active.get(hex)?.pending.get(dk);
-      if (owed !== undefined) owed.proposal = false;
-      const r = this.#accept(p.value, false);
+      if (owed !== undefined && source.kind === "broadcast") owed.proposal = false;
+    }
+    const hash = truncatedHash(bytes);
+    if (this.#seen.has(toHex(hash))) return void this.#drop("duplicate");
+    this.#remember(hash);
+    if (proposal !== null) {
+      const r = this.#accept(proposal, false);
       if (!r.ok) {
-        this.#remember(p.value.id);
-        return void this.#drop(r.reason, r.detail);
+        this.#remember(proposal.id);
+        this.#drop(r.reason, r.detail);
       }
       return;
     }
+    if (m.type === MessageType.PROPOSAL) return;
     const a = this.#active.get(toHex(m.proposalId));
     const cert = m.type === MessageType.CERT ? m.outcome : null;
     if (a === undefined) return this.#orphan(m.proposalId, m.votes, cert, source);
@@ -585,8 +590,8 @@ export class QuorumMachine {
       p.wantFlags |= WANT_CERT;
     }
     const c = this.#certificateFor(a);
-    if (c !== null && (myFlags & ~flags) !== 0) for (const v of c.votes) p.push.add(v.voter);
-    if ((flags & ~myFlags) !== 0) p.wantFlags |= WANT_CERT;
+    if (c !== null && this.#closed(a) && (myFlags & ~flags) !== 0) for (const v of c.votes) if (!bitSet(bitmap, v.voter)) p.push.add(v.voter);
+    if ((flags & ~myFlags) !== 0 && this.#closed(a)) p.wantFlags |= WANT_CERT;
     if (!a.done) this.#resetTrickle(a);
   }
 
@@ -676,7 +681,7 @@ export class QuorumMachine {
 
   #startInterval(a: Active, startMs: number): void {
     a.intervalEndMs = startMs + a.intervalMs;
-    a.beaconAtMs = startMs + a.intervalMs / 2 + this.#uniform() * (a.intervalMs / 2);
+    a.beaconAtMs = Math.floor(startMs + a.intervalMs / 2 + this.#uniform() * (a.intervalMs / 2));
     a.fired = false;
     a.heard = 0;
   }

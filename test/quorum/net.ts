@@ -6,6 +6,8 @@ import { seededRandom } from "../../runtime/core/ports.js";
 import { Identity } from "../../runtime/crypto/identity.js";
 import { createMembership, type Membership } from "../../runtime/quorum/membership.js";
 import { QuorumMachine, type QuorumEvent } from "../../runtime/quorum/machine.js";
+import type { Proposal } from "../../runtime/quorum/proposal.js";
+import { Choice } from "../../runtime/quorum/vote.js";
 
 export const T0 = 1_763_700_000_000;
 export type Rng = ReturnType<typeof seededRandom>;
@@ -22,6 +24,8 @@ export interface Node {
   machine: QuorumMachine;
   journal: Bytes[];
   events: QuorumEvent[];
+  /** Virtual time of each event. */
+  at: number[];
 }
 
 interface Delivery {
@@ -40,6 +44,8 @@ export interface NetOptions {
   latencyMs?: number;
   /** Persist own votes as soon as asked (default true). */
   autoPersist?: boolean;
+  /** How a node votes on a proposal it sees (null: it does not vote). Default: every node votes yes. */
+  decide?: (node: Node, p: Proposal) => Choice | null;
 }
 
 export class Net {
@@ -51,6 +57,7 @@ export class Net {
   loss: number;
   readonly latencyMs: number;
   readonly autoPersist: boolean;
+  decide: (node: Node, p: Proposal) => Choice | null;
   /** Every transmission on the medium: sender (-1 for injected) and bytes. */
   readonly sent: { from: number; bytes: Bytes }[] = [];
   #queue: Delivery[] = [];
@@ -62,6 +69,7 @@ export class Net {
     this.loss = o.loss ?? 0;
     this.latencyMs = o.latencyMs ?? 50;
     this.autoPersist = o.autoPersist ?? true;
+    this.decide = o.decide ?? (() => Choice.YES);
     for (let i = 0; i < (o.machines ?? o.n); i++) this.addNode(i);
   }
 
@@ -71,7 +79,7 @@ export class Net {
     });
     const r = machine.addMembership(this.membership);
     if (!r.ok) throw new Error(`genesis refused: ${r.reason}`);
-    const node: Node = { index: i, identity: this.ids[i]!, machine, journal, events: [] };
+    const node: Node = { index: i, identity: this.ids[i]!, machine, journal, events: [], at: [] };
     if (journal.length > 0) machine.restore(journal);
     this.nodes[i] = node;
     this.collect(node);
@@ -85,9 +93,17 @@ export class Net {
   /** Carries out a node's actions: broadcasts onto the medium, own votes into its journal. */
   collect(node: Node): void {
     for (let guard = 0; guard < 100; guard++) {
+      const events = node.machine.takeEvents();
+      for (const e of events) {
+        node.events.push(e);
+        node.at.push(this.nowMs);
+        if (e.type === "proposal") {
+          const c = this.decide(node, e.proposal);
+          if (c !== null && node.machine.ownVote(e.proposal.id) === null) node.machine.cast(e.proposal.id, c, this.nowMs);
+        }
+      }
       const actions = node.machine.takeActions();
-      node.events.push(...node.machine.takeEvents());
-      if (actions.length === 0) return;
+      if (actions.length === 0 && events.length === 0) return;
       for (const a of actions) {
         if (a.type === "broadcast") this.transmit(node.index, a.bytes);
         else if (a.type === "persistVote") {
@@ -152,4 +168,10 @@ export class Net {
 
 export function eventsOf<T extends QuorumEvent["type"]>(n: Node, type: T): Extract<QuorumEvent, { type: T }>[] {
   return n.events.filter((e): e is Extract<QuorumEvent, { type: T }> => e.type === type);
+}
+
+/** When a node first saw a certificate (virtual ms), or null. */
+export function certificateAt(n: Node): number | null {
+  const i = n.events.findIndex((e) => e.type === "certificate");
+  return i < 0 ? null : n.at[i]!;
 }
