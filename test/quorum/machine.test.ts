@@ -259,3 +259,43 @@ test("fuzz: random bytes and bit-flipped valid messages never throw, never count
   assert.ok(dropped > 1500, `${dropped} refusals counted: ${JSON.stringify(machine.stats.dropped)}`);
   assert.equal(toHex(machine.proposal(p.id)!.id), toHex(p.id));
 });
+
+test("over links: a node with no broadcast interface gets proposals, votes and HAVEs through send actions", () => {
+  const ids = identities(71, 3);
+  const m = createMembership({ members: ids.map((i) => i.publicKey), threshold: 2 });
+  const mk = (i: number) => new QuorumMachine({ identity: ids[i]!, trust: { genesisIds: [m.id] }, random: seededRandom(i), nowMs: T0 });
+  const a = mk(0);
+  const b = mk(1);
+  for (const x of [a, b]) assert.ok(x.addMembership(m).ok);
+  a.linkUp("b", T0);
+  b.linkUp("a", T0);
+  const p = a.propose({ kind: "k", payload: utf8("over a link"), deadlineMs: T0 + 60_000 }, T0);
+  assert.ok(p.ok);
+  const pump = (now: number): number => {
+    let moved = 0;
+    for (let round = 0; round < 20; round++) {
+      let any = false;
+      for (const [from, to, peer] of [[a, b, "a"], [b, a, "b"]] as const) {
+        for (const act of from.takeActions()) {
+          assert.notEqual(act.type, "broadcast", "no interface: nothing is broadcast");
+          if (act.type === "send") {
+            to.receive(act.bytes, { kind: "link", peer }, now);
+            any = true;
+            moved++;
+          } else if (act.type === "persistVote") {
+            from.votePersisted(act.proposalId, now);
+            any = true;
+          }
+        }
+      }
+      if (!any) break;
+    }
+    return moved;
+  };
+  pump(T0 + 1);
+  assert.ok(b.proposal(p.value.id) !== null);
+  assert.ok(a.cast(p.value.id, Choice.YES, T0 + 2).ok);
+  assert.ok(b.cast(p.value.id, Choice.YES, T0 + 2).ok);
+  assert.ok(pump(T0 + 3) >= 2);
+  for (const x of [a, b]) assert.equal(x.certificate(p.value.id)?.outcome, "approved", "2 of 3 yes over the link");
+});
