@@ -31,6 +31,8 @@ export interface SerialLinkOptions {
   /** A frame left unfinished this long is dropped (RNodeInterface's serial read timeout: 100 ms). */
   partialFrameTimeoutMs: number;
   maxWriteBufferBytes: number;
+  /** The port class; default serialport's SerialPort. Tests give one over a binding that records the modem-line calls. */
+  portClass?: new (options: ConstructorParameters<typeof SerialPort>[0]) => SerialPort;
 }
 
 export interface SerialLinkHandlers {
@@ -73,9 +75,9 @@ export class SerialLink {
 
   /** Opens the port; rejects with an RNodeError (port-missing, port-open-failed). */
   async open(): Promise<void> {
-    let SerialPortClass: typeof SerialPort;
+    let SerialPortClass: NonNullable<SerialLinkOptions["portClass"]>;
     try {
-      ({ SerialPort: SerialPortClass } = await import("serialport"));
+      SerialPortClass = this.options.portClass ?? (await import("serialport")).SerialPort;
     } catch (e) {
       throw new RNodeError("port-open-failed", `serialport is not available: ${(e as Error).message}`);
     }

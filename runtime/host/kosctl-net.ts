@@ -62,7 +62,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
       t += `    Traffic : ↑${size(i["txBytes"])} ${i["txFrames"]} pkts  ↓${size(i["rxBytes"])} ${i["rxFrames"]} pkts\n`;
       const drops = Object.entries(i["drops"] as Record<string, number>).filter(([, n]) => n > 0);
       if (drops.length > 0) t += `    Drops   : ${drops.map(([k, n]) => `${k} ${n}`).join(", ")}\n`;
-      if (i["radio"] !== undefined) t += radioText(i["radio"] as RadioView);
+      if (i["radio"] !== undefined) t += radioText(i["radio"] as RadioView, i["state"] === "up");
     }
     if ((s["interfaces"] as unknown[]).length === 0) t += "\n no interfaces\n";
     const tables = s["tables"] as Record<string, number>;
@@ -236,13 +236,15 @@ interface RadioView {
   airtime: { budget: string; dutyCyclePct: number; windowMs: number; usedMs: number; allowedMs: number; heldPackets: number } | null;
 }
 
-function radioText(r: RadioView): string {
+function radioText(r: RadioView, up: boolean): string {
   const secs = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
   const where = [r.region !== null ? `${r.region}${r.subBand !== null ? ` ${r.subBand}` : ""}` : null, r.board].filter((x) => x !== null).join(", ");
   let t = `    Radio   : ${(r.frequencyHz / 1e6).toFixed(3)} MHz  ${r.bandwidthHz / 1000} kHz  SF${r.spreadingFactor}  CR4/${r.codingRate}  ${r.txPowerDbm} dBm${where !== "" ? `  (${where})` : ""}\n`;
   const fw = r.device.firmware !== null ? `, firmware ${r.device.firmware}${r.device.board !== null ? `, board 0x${r.device.board.toString(16).padStart(2, "0")}` : ""}` : "";
   t += `    Port    : ${r.port}${fw}\n`;
-  if (r.lastError !== null) t += `    Error   : ${r.lastError.message} (${r.lastError.code})\n`;
+  // The driver keeps its last error after it recovers (when and why it went down); on a radio that is up
+  // again it is history, not the current state.
+  if (r.lastError !== null) t += `    ${up ? "Last err" : "Error   "}: ${r.lastError.message} (${r.lastError.code})\n`;
   const noise = r.channel !== null ? `, noise floor ${r.channel.noiseFloorDbm} dBm` : "";
   t += `    Signal  : ${r.lastPacket !== null ? `last packet ${r.lastPacket.rssiDbm} dBm, SNR ${r.lastPacket.snrDb} dB` : "no packet yet"}${noise}\n`;
   if (r.channel !== null) {

@@ -148,6 +148,9 @@ function complianceSuite(target: Target): void {
         assert.match(dev.firmware ?? "", /^\d+\.\d+$/);
         assert.ok([0x70, 0x80, 0x90].includes(dev.platform!), `platform 0x${dev.platform?.toString(16)}`);
       }
+      // The driver set DTR and RTS as it opened the port (a PTY has no modem lines: "unsupported";
+      // test/drivers/serial-link.test.ts checks the calls themselves).
+      assert.equal(d.status().modemLines, rig.emulated ? "unsupported" : "set");
       assert.equal(d.info.kind, "rnode");
       assert.equal(d.info.hwMtu, 508);
       assert.equal(d.info.ifacSize, 8);

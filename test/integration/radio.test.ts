@@ -95,7 +95,10 @@ test("three kosd on emulated RNodes sharing one medium: announces, paths, probes
   await waitRadio(c, (i) => i["radio"]["battery"] !== null && i["radio"]["temperatureC"] !== null && i["radio"]["channel"] !== null, 15_000, "battery, temperature, channel reports");
   const statusText = (await kosctl(c, ["status"])).stdout;
   assert.match(statusText, /Radio {3}: 869\.525 MHz {2}125 kHz {2}SF7 {2}CR4\/5 {2}14 dBm {2}\(eu868 g3, lilygo-tbeam-supreme\)/);
-  assert.match(statusText, /Signal {2}: last packet -96 dBm, SNR [-\d.]+ dB/);
+  assert.match(statusText, /Signal {2}: last packet -96 dBm, SNR [-\d.]+ dB, noise floor -\d+ dBm/);
+  const stats = (await radioOf(c))!["radio"]["channel"];
+  assert.equal(typeof stats["noiseFloorDbm"], "number");
+  assert.ok(stats["noiseFloorDbm"] < -96, `noise floor ${stats["noiseFloorDbm"]} dBm below the packets heard`);
   assert.match(statusText, /Airtime : [\d.]+ s of 360 s per 60 min \(10 % duty cycle, eu868\/g3\)/);
   assert.match(statusText, /Channel : load [\d.]+ % \(1 h [\d.]+ %\), own airtime [\d.]+ %/);
   assert.match(statusText, /Battery : \d+ % \w+\n {4}Temp {4}: -?\d+ °C/);
@@ -136,6 +139,10 @@ test("three kosd on emulated RNodes sharing one medium: announces, paths, probes
   await emuB.plug();
   const back = await waitRadio(b, (i) => i["state"] === "up", 20_000, "up again after the replug");
   assert.equal(back["radio"]["connections"], 2, "reconfigured on the same driver, kosd not restarted");
+  // Up again, the error that took it down is history: "Last err", not "Error".
+  const backText = (await kosctl(b, ["status"])).stdout;
+  assert.match(backText, /Status {2}: Up[\s\S]*Last err: .*\((port-lost|port-missing)\)/);
+  assert.doesNotMatch(backText, /Error {3}:/);
   assert.equal(emuB.firmware.snapshot().online, true);
   assert.equal(emuB.firmware.snapshot().frequencyHz, 869_525_000);
   const result = await inFlight;
@@ -193,6 +200,71 @@ test("three kosd on emulated RNodes sharing one medium: announces, paths, probes
   assert.ok(restored["radio"]["airtime"]["usedMs"] >= spent, `airtime after restart ${restored["radio"]["airtime"]["usedMs"]} < ${spent}`);
 });
 
+test("one kosd drives two radios at once on two channels; unplugging one leaves the other carrying traffic", { skip: SOCAT ? false : "socat is not installed (apt-get install socat)", timeout: 240_000 }, async (t) => {
+  // X has two radios: "Long" on 869.525 MHz (eu868 g3, 10 %) shared with Y, "Short" on 868.3 MHz (g1, 1 %)
+  // shared with Z. Radios on different frequencies do not hear each other (the Medium), so X reaches Y only
+  // through one radio and Z only through the other.
+  const root = tempRoot(t);
+  const ptyDir = path.join(root, "pty");
+  fs.mkdirSync(ptyDir);
+  const air = new RealtimeAir(new Medium({ seed: 13, defaultPathLossDb: 110 }));
+  const emulators = ["x1", "x2", "y", "z"].map((id) => new RNodeEmulator({ air, ptyPath: path.join(ptyDir, id), radioId: id, board: "tbeam-supreme" }));
+  const [x1, x2, y, z] = emulators as [RNodeEmulator, RNodeEmulator, RNodeEmulator, RNodeEmulator];
+  const radio = (name: string, port: string, hz: number): string =>
+    `  [[${name}]]\n    type = RNodeInterface\n    enabled = yes\n    port = ${port}\n    frequency = ${hz}\n    bandwidth = 125000\n` +
+    `    spreadingfactor = 7\n    codingrate = 5\n    txpower = 14\n    board = lilygo-tbeam-supreme\n    region = eu868\n`;
+  const x = makeNode(root, "x", `  respond_to_probes = yes\n[interfaces]\n${radio("Long", x1.ptyPath, 869_525_000)}${radio("Short", x2.ptyPath, 868_300_000)}`);
+  const yNode = makeNode(root, "y", `  respond_to_probes = yes\n[interfaces]\n${radio("LoRa", y.ptyPath, 869_525_000)}`);
+  const zNode = makeNode(root, "z", `  respond_to_probes = yes\n[interfaces]\n${radio("LoRa", z.ptyPath, 868_300_000)}`);
+  const nodes = [x, yNode, zNode];
+  t.after(async () => {
+    for (const n of nodes) await stopNode(n);
+    await Promise.all(emulators.map((e) => e.close()));
+    air.close();
+  });
+  for (const e of emulators) await e.plug();
+  for (const n of nodes) await startNode(n);
+  const radiosOf = async (): Promise<Json[]> => {
+    const s = await kosctl(x, ["status", "--json"], 10_000);
+    return s.code === 0 ? (JSON.parse(s.stdout).interfaces as Json[]).filter((i) => i["type"] === "RNodeInterface") : [];
+  };
+  const byName = (rs: Json[], name: string): Json | undefined => rs.find((i) => String(i["name"]).includes(name));
+  let rs: Json[] = [];
+  assert.ok(await eventually(async () => (rs = await radiosOf()).length === 2 && rs.every((i) => i["state"] === "up"), 20_000, 200), `both radios up: ${JSON.stringify(rs)}`);
+  const long = byName(rs, "Long")!["radio"];
+  const short = byName(rs, "Short")!["radio"];
+  assert.deepEqual([long["frequencyHz"], long["subBand"], long["airtime"]["allowedMs"]], [869_525_000, "g3", 360_000]);
+  assert.deepEqual([short["frequencyHz"], short["subBand"], short["airtime"]["allowedMs"]], [868_300_000, "g1", 36_000]);
+  assert.notEqual(long["port"], short["port"]);
+  assert.deepEqual([x1.firmware.snapshot().frequencyHz, x2.firmware.snapshot().frequencyHz], [869_525_000, 868_300_000]);
+  for (const n of [yNode, zNode]) await waitRadio(n, (i) => i["state"] === "up", 20_000, "radio up");
+
+  const probeOf = (n: NodeHandle): string => toHex(destinationHashOf("rnstransport.probe", n.identity().hash));
+  const probe = (to: NodeHandle): Promise<boolean> => eventually(async () => (await kosctl(x, ["probe", probeOf(to), "--timeout", "15"], 40_000)).code === 0, 60_000, 500);
+  assert.ok(await probe(yNode), `X could not probe Y\n${x.output.slice(-2000)}`);
+  assert.ok(await probe(zNode), `X could not probe Z\n${x.output.slice(-2000)}`);
+  const table = (await kosctl(x, ["path", "--table"])).stdout;
+  assert.match(table, new RegExp(`<${probeOf(yNode)}> is 1 hop away .* on RNodeInterface\\[Long\\]`));
+  assert.match(table, new RegExp(`<${probeOf(zNode)}> is 1 hop away .* on RNodeInterface\\[Short\\]`));
+  // Each radio spends its own sub-band's budget.
+  rs = await radiosOf();
+  assert.ok(byName(rs, "Long")!["radio"]["airtime"]["usedMs"] > 0 && byName(rs, "Short")!["radio"]["airtime"]["usedMs"] > 0, JSON.stringify(rs.map((i) => i["radio"]["airtime"])));
+
+  // The long-range radio is pulled out: only its interface goes down; the other goes on carrying traffic.
+  await x1.unplug();
+  assert.ok(await eventually(async () => {
+    rs = await radiosOf();
+    return byName(rs, "Long")?.["state"] !== "up" && byName(rs, "Short")?.["state"] === "up";
+  }, 5000, 200), `Long down, Short up: ${JSON.stringify(rs.map((i) => [i["name"], i["state"]]))}`);
+  const viaShort = await kosctl(x, ["probe", probeOf(zNode), "--timeout", "15"], 40_000);
+  assert.equal(viaShort.code, 0, viaShort.stdout + viaShort.stderr);
+  await x1.plug();
+  assert.ok(await eventually(async () => (rs = await radiosOf()).every((i) => i["state"] === "up"), 20_000, 200), "Long back up");
+  assert.equal(byName(rs, "Short")!["radio"]["connections"], 1, "the other radio was never reconnected");
+  assert.ok(await probe(yNode), "X reaches Y again through the replugged radio");
+  assert.equal(x.child?.exitCode, null);
+});
+
 test("kosd --check-config refuses radio settings outside the region, naming the limit", async (t) => {
   const root = tempRoot(t);
   const check = (name: string, extra: string): { code: number | null; stderr: string } => {
@@ -214,4 +286,8 @@ test("kosd --check-config refuses radio settings outside the region, naming the 
   const board = check("board", base({ txpower: "27", board: "lilygo-tbeam-supreme" }));
   assert.equal(board.code, 1);
   assert.match(board.stderr, /tx power 27 dBm exceeds the board's maximum of 22 dBm/);
+  // Not only the check: kosd itself refuses to start with such a setting (a hang would time out: status null).
+  const started = spawnSync(process.execPath, [KOSD, "--config", path.join(root, "us", "kosd.conf")], { encoding: "utf8", timeout: 20_000 });
+  assert.equal(started.status, 1, started.stderr);
+  assert.match(started.stderr, /frequency 915\.000 MHz is outside every band of region eu868/);
 });
