@@ -6,7 +6,7 @@
 // link/destination/receipt work, links and resources produce packets that go back through
 // Transport.outbound, until nothing is left (bounded). nextDeadlineMs() is the earliest of every machine's.
 import { toHex, type Bytes } from "../core/bytes.js";
-import { ENCRYPTED_MDU } from "../core/limits.js";
+import { ENCRYPTED_MDU, MDU } from "../core/limits.js";
 import type { RandomSource } from "../core/ports.js";
 import { err, ok, type Result } from "../core/result.js";
 import type { Identity } from "../crypto/identity.js";
@@ -108,6 +108,11 @@ export class Engine {
 
   interfaceDescriptor(id: number): InterfaceDescriptor | undefined {
     return this.#interfaces.get(id);
+  }
+
+  /** Ids of the attached interfaces, in the order they were added. */
+  interfaceIds(): number[] {
+    return [...this.#interfaces.keys()];
   }
 
   inbound(interfaceId: number, raw: Bytes, nowMs: number, meta?: FrameMeta): void {
@@ -216,6 +221,32 @@ export class Engine {
     if (opts.wantProof === true) receiptId = this.#addReceipt(packetHash(r.raw), known.identity, dest, nowMs);
     this.#pump(nowMs);
     return ok({ receiptId });
+  }
+
+  /**
+   * Broadcasts one unencrypted packet to a PLAIN destination, on one interface or on all of them. As in the
+   * reference, transport nodes never forward PLAIN packets: they reach direct neighbours only, which is what
+   * local gossip (quorum) wants.
+   */
+  sendPlain(dest: Bytes, data: Bytes, nowMs: number, opts: { interfaceId?: number } = {}): Result<{ raw: Bytes }> {
+    if (data.length > MDU) return err("too-long", `plain packet data over ${MDU} bytes`);
+    if (opts.interfaceId !== undefined && !this.#interfaces.has(opts.interfaceId)) return err("bad-state", `no interface ${opts.interfaceId}`);
+    const packet: Packet = {
+      headerType: HeaderType.HEADER_1,
+      contextFlag: false,
+      transportType: TransportType.BROADCAST,
+      destinationType: DestinationType.PLAIN,
+      packetType: PacketType.DATA,
+      hops: 0,
+      transportId: null,
+      destinationHash: dest,
+      context: Context.NONE,
+      data,
+    };
+    const r = this.transport.outbound(packet, nowMs, opts.interfaceId !== undefined ? { interfaceId: opts.interfaceId } : {});
+    this.#pump(nowMs);
+    if (!r.sent || r.raw === null) return err("unknown", "no interface could send the packet");
+    return ok({ raw: r.raw });
   }
 
   // ---- links -------------------------------------------------------------------------------------
