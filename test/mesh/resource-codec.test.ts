@@ -151,6 +151,38 @@ test("a hashmap update is the resource hash and msgpack [segment, map hashes]", 
   assert.equal(decodeHashmapUpdate(hash).ok, false);
 });
 
+test("hashmap updates are written byte for byte as umsgpack would, for every integer and bin width", () => {
+  const hash = new Uint8Array(32).fill(0x22);
+  const random = seededRandom(8);
+  for (const segment of [0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0xffffffff]) {
+    for (const count of [1, 63, 64, 74, 16383, 16384]) {
+      const hashes = random.bytes(count * 4);
+      const u = encodeHashmapUpdate({ hash, segment, hashes });
+      // msgpackr with the resource settings writes umsgpack's bytes (resource-vectors checks it against them).
+      assert.equal(toHex(u), toHex(concat(hash, packb([segment, hashes]))), `segment ${segment}, ${count} hashes`);
+      const d = decodeHashmapUpdate(u);
+      assert.ok(d.ok && d.value.segment === segment && equal(d.value.hashes, hashes), `segment ${segment}, ${count} hashes`);
+    }
+  }
+  assert.throws(() => encodeHashmapUpdate({ hash, segment: -1, hashes: new Uint8Array(4) }), RangeError);
+  assert.throws(() => encodeHashmapUpdate({ hash, segment: 2 ** 32, hashes: new Uint8Array(4) }), RangeError);
+});
+
+test("hashmap updates in other shapes go through the general decoder", () => {
+  const hash = new Uint8Array(32).fill(0x33);
+  const four = fromHex("01020304");
+  // uint64 segment (0xcf), trailing bytes, a truncated bin, a map instead of an array.
+  const u64 = concat(hash, fromHex("92cf0000000000000005c40401020304"));
+  const d = decodeHashmapUpdate(u64);
+  assert.ok(d.ok && d.value.segment === 5 && equal(d.value.hashes, four));
+  assert.equal(decodeHashmapUpdate(concat(hash, fromHex("9205c4040102030400"))).ok, false);
+  assert.equal(decodeHashmapUpdate(concat(hash, fromHex("9205c405010203"))).ok, false);
+  assert.equal(decodeHashmapUpdate(concat(hash, fromHex("9205c40401020304"))).ok, true);
+  assert.equal(decodeHashmapUpdate(concat(hash, fromHex("92d005c40401020304"))).ok, true);
+  assert.equal(decodeHashmapUpdate(concat(hash, fromHex("92ffc40401020304"))).ok, false);
+  assert.equal(decodeHashmapUpdate(concat(hash, fromHex("81a17805"))).ok, false);
+});
+
 test("a map hash is the first 4 bytes of SHA-256(part || random hash)", () => {
   const part = seededRandom(3).bytes(464);
   const random = Uint8Array.of(1, 2, 3, 4);

@@ -12,7 +12,6 @@
 // back as RESOURCE_PRF.
 import { concat, equal, type Bytes } from "../../core/bytes.js";
 import { HEADER_1_LENGTH } from "../../core/limits.js";
-import { sha256 } from "../../crypto/hashes.js";
 import { Context, PacketType, encodePacket, packetHash, type Packet, type ReceivedPacket } from "../../wire/packet.js";
 import type { ResourceLink } from "../types.js";
 import type { Advertisement } from "./advertisement.js";
@@ -73,6 +72,9 @@ export class SegmentReceiver {
   private hashmapHeight = 0;
   private consecutiveHeight = -1;
   private requested: number[] = [];
+  /** The requested parts by map hash (a part per packet: one lookup each), unless two share a map hash. */
+  private readonly requestedByKey = new Map<number, number>();
+  private requestedKeysRepeat = false;
   private outstanding = 0;
   private waitingForHmu = false;
   private lastActivityMs: number;
@@ -193,20 +195,15 @@ export class SegmentReceiver {
     const part = packet.data;
     const key = partKey(part, this.adv.randomHash);
     let matched = false;
-    for (const i of this.requested) {
-      if (this.received[i] !== 0 || this.keys[i] !== key) continue;
-      const expected = i === this.partCount - 1 ? this.adv.transferSize - i * this.sdu : this.sdu;
-      if (part.length !== expected) {
-        this.outbox.drop("bad-part-length");
-        continue;
+    if (!this.requestedKeysRepeat) {
+      const i = this.requestedByKey.get(key);
+      if (i !== undefined && this.received[i] === 0) matched = this.store(i, part);
+    } else {
+      // Only a hashmap with equal map hashes in one window gets here (no honest sender makes one): the part
+      // goes wherever its hash matches, as the reference stores it.
+      for (const i of this.requested) {
+        if (this.received[i] === 0 && this.keys[i] === key && this.store(i, part)) matched = true;
       }
-      this.stream.set(part, i * this.sdu);
-      this.received[i] = 1;
-      this.receivedCount++;
-      this.outstanding--;
-      this.receivedBytes += part.length;
-      matched = true;
-      while (this.consecutiveHeight + 1 < this.partCount && this.received[this.consecutiveHeight + 1] !== 0) this.consecutiveHeight++;
     }
     if (!matched) return this.outbox.drop("unexpected-part");
 
@@ -222,6 +219,22 @@ export class SegmentReceiver {
       }
       this.requestNext(nowMs);
     }
+  }
+
+  /** Stores part `i` when its length is right; false (and counted) when it is not. */
+  private store(i: number, part: Bytes): boolean {
+    const expected = i === this.partCount - 1 ? this.adv.transferSize - i * this.sdu : this.sdu;
+    if (part.length !== expected) {
+      this.outbox.drop("bad-part-length");
+      return false;
+    }
+    this.stream.set(part, i * this.sdu);
+    this.received[i] = 1;
+    this.receivedCount++;
+    this.outstanding--;
+    this.receivedBytes += part.length;
+    while (this.consecutiveHeight + 1 < this.partCount && this.received[this.consecutiveHeight + 1] !== 0) this.consecutiveHeight++;
+    return true;
   }
 
   /** The first part after a request measures the round trip and the request/response rate. */
@@ -281,7 +294,14 @@ export class SegmentReceiver {
       requested.push(i);
     }
     const hashes = new Uint8Array(requested.length * MAPHASH_LENGTH);
-    requested.forEach((i, k) => hashes.set(this.hashmap.subarray(i * MAPHASH_LENGTH, (i + 1) * MAPHASH_LENGTH), k * MAPHASH_LENGTH));
+    this.requestedByKey.clear();
+    this.requestedKeysRepeat = false;
+    for (let k = 0; k < requested.length; k++) {
+      const i = requested[k]!;
+      hashes.set(this.hashmap.subarray(i * MAPHASH_LENGTH, (i + 1) * MAPHASH_LENGTH), k * MAPHASH_LENGTH);
+      if (this.requestedByKey.has(this.keys[i]!)) this.requestedKeysRepeat = true;
+      else this.requestedByKey.set(this.keys[i]!, i);
+    }
     const last = this.hashmapHeight - 1;
     const plaintext = encodeRequest({
       exhausted,
@@ -309,8 +329,7 @@ export class SegmentReceiver {
     this.data = assembled.data;
     this.status = "complete";
     this.release();
-    const proof = sha256(concat(assembled.data, this.hash));
-    this.proofPacket = this.link.packet(Context.RESOURCE_PRF, concat(this.hash, proof), PacketType.PROOF);
+    this.proofPacket = this.link.packet(Context.RESOURCE_PRF, concat(this.hash, assembled.proof), PacketType.PROOF);
     this.proofPacketHash = packetHash(encodePacket(this.proofPacket, Number.MAX_SAFE_INTEGER));
     this.outbox.push(this.proofPacket);
   }
@@ -318,5 +337,6 @@ export class SegmentReceiver {
   private release(): void {
     this.stream = new Uint8Array(0);
     this.requested = [];
+    this.requestedByKey.clear();
   }
 }

@@ -14,7 +14,7 @@
 import { concat, equal, toHex, type Bytes } from "../../core/bytes.js";
 import { assert } from "../../core/assert.js";
 import type { RandomSource } from "../../core/ports.js";
-import { sha256 } from "../../crypto/hashes.js";
+import { sha256WithTails } from "../../crypto/hashes.js";
 import { Context, PacketType, encodePacket, packetHash, type ReceivedPacket } from "../../wire/packet.js";
 import type { ResourceLink } from "../types.js";
 import { advertisementFlags, encodeAdvertisement } from "./advertisement.js";
@@ -113,8 +113,10 @@ export class SegmentSender {
     this.hashmap = map.hashmap;
     this.keys = map.keys;
     this.sent = new Uint8Array(this.partCount);
-    this.hash = sha256(concat(spec.data, randomHash));
-    this.expectedProof = sha256(concat(spec.data, this.hash));
+    // SHA-256(data || random hash) and the proof SHA-256(data || hash): one pass over the data for both.
+    const withTail = sha256WithTails(spec.data);
+    this.hash = withTail(randomHash);
+    this.expectedProof = withTail(this.hash);
     this.originalHash = spec.originalHash ?? this.hash;
     this.advertisement = encodeAdvertisement({
       transferSize: this.transferSize,
