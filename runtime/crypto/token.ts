@@ -16,6 +16,8 @@ import { hmacSha256 } from "./hashes.js";
 const IV_LENGTH = 16;
 const MAC_LENGTH = 32;
 const ZERO_IV = new Uint8Array(IV_LENGTH);
+/** Bytes handed to the cipher at a time (a multiple of the block size). */
+const ENCRYPT_PIECE = 64 * 1024;
 
 export class Token {
   private readonly signingKey: Bytes;
@@ -56,12 +58,17 @@ export class Token {
     }
     const last = this.#encryptorLast;
     for (let i = 0; i < AES_BLOCK; i++) block[i]! ^= iv[i]! ^ last[i]!;
-    const ct = this.#encryptor.update(block);
-    if (ct.length !== block.length) {
-      this.#encryptor = null; // never expected with padding off; start afresh rather than drift
-      throw new Error("cipher returned a partial block");
+    // Large plaintexts (a resource segment is 1 MiB) go through in pieces, each ciphertext written back over
+    // its own plaintext: no second buffer the size of the whole, and the piece is still in cache when copied.
+    for (let o = 0; o < block.length; o += ENCRYPT_PIECE) {
+      const piece = o === 0 && block.length <= ENCRYPT_PIECE ? block : block.subarray(o, Math.min(o + ENCRYPT_PIECE, block.length));
+      const ct = this.#encryptor.update(piece);
+      if (ct.length !== piece.length) {
+        this.#encryptor = null; // never expected with padding off; start afresh rather than drift
+        throw new Error("cipher returned a partial block");
+      }
+      piece.set(ct);
     }
-    block.set(ct);
     last.set(block.subarray(block.length - AES_BLOCK));
     const body = out.subarray(0, IV_LENGTH + block.length);
     out.set(hmacSha256(this.signingKey, body), body.length);
