@@ -44,6 +44,8 @@ export interface SegmentReceiverOptions {
   window?: number;
   previousEifrBps?: number | null;
   establishmentCostBytes: number;
+  /** A buffer to receive the stream into when it is large enough (a previous segment's, see takeStreamBuffer). */
+  streamBuffer?: Uint8Array;
   /** Last check of the assembled data before it is proven; returns why it is unacceptable, or null. */
   inspect?: (data: Bytes) => string | null;
 }
@@ -65,6 +67,8 @@ export class SegmentReceiver {
   private readonly previousEifrBps: number | null;
   private readonly inspect: ((data: Bytes) => string | null) | undefined;
   private stream: Bytes;
+  /** What `stream` views (it may be longer); kept after completion for takeStreamBuffer(). */
+  private buffer: Uint8Array | null;
   private readonly received: Uint8Array;
   private readonly known: Uint8Array;
   private readonly keys: Uint32Array;
@@ -102,7 +106,9 @@ export class SegmentReceiver {
     this.previousEifrBps = o.previousEifrBps ?? null;
     this.inspect = o.inspect;
     this.window = new TransferWindow(o.window);
-    this.stream = new Uint8Array(o.adv.transferSize);
+    const spare = o.streamBuffer;
+    this.buffer = spare !== undefined && spare.length >= o.adv.transferSize ? spare : new Uint8Array(o.adv.transferSize);
+    this.stream = this.buffer.subarray(0, o.adv.transferSize);
     this.received = new Uint8Array(this.partCount);
     this.known = new Uint8Array(this.partCount);
     this.keys = new Uint32Array(this.partCount);
@@ -334,7 +340,18 @@ export class SegmentReceiver {
     this.outbox.push(this.proofPacket);
   }
 
+  /**
+   * The stream buffer of a complete segment, once: every part of it is rewritten by the next segment before
+   * that one assembles. `data` views into it (decrypted in place), so the caller copies the data out first.
+   */
+  takeStreamBuffer(): Uint8Array | null {
+    const b = this.status === "complete" ? this.buffer : null;
+    this.buffer = null;
+    return b;
+  }
+
   private release(): void {
+    if (this.status !== "complete") this.buffer = null;
     this.stream = new Uint8Array(0);
     this.requested = [];
     this.requestedByKey.clear();

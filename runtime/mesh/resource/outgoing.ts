@@ -99,7 +99,7 @@ export class SegmentSender {
     this.sdu = sduForMtu(link.mtu);
     if (this.sdu < 1) throw new RangeError(`link MTU ${link.mtu} leaves no room for resource parts`);
     // The stream: a random prefix (so equal data never gives equal ciphertext) and the data, encrypted whole.
-    this.stream = link.encrypt(concat(random.bytes(RANDOM_HASH_LENGTH), spec.data));
+    this.stream = link.encrypt([random.bytes(RANDOM_HASH_LENGTH), spec.data]);
     this.partCount = Math.ceil(this.stream.length / this.sdu);
     this.transferSize = this.stream.length;
     let map: ReturnType<typeof buildHashmap> = null;
