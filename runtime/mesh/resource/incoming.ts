@@ -76,8 +76,9 @@ export class SegmentReceiver {
   private hashmapHeight = 0;
   private consecutiveHeight = -1;
   private requested: number[] = [];
-  /** The requested parts by map hash (a part per packet: one lookup each), unless two share a map hash. */
-  private readonly requestedByKey = new Map<number, number>();
+  /** Where in `requested` the next part is expected: parts mostly arrive in the order asked for. */
+  private requestedCursor = 0;
+  /** Two requested parts share a map hash (no honest sender makes such a hashmap). */
   private requestedKeysRepeat = false;
   private outstanding = 0;
   private waitingForHmu = false;
@@ -202,8 +203,8 @@ export class SegmentReceiver {
     const key = partKey(part, this.adv.randomHash);
     let matched = false;
     if (!this.requestedKeysRepeat) {
-      const i = this.requestedByKey.get(key);
-      if (i !== undefined && this.received[i] === 0) matched = this.store(i, part);
+      const i = this.findRequested(key);
+      if (i >= 0) matched = this.store(i, part);
     } else {
       // Only a hashmap with equal map hashes in one window gets here (no honest sender makes one): the part
       // goes wherever its hash matches, as the reference stores it.
@@ -225,6 +226,27 @@ export class SegmentReceiver {
       }
       this.requestNext(nowMs);
     }
+  }
+
+  /**
+   * The requested part still missing whose map hash is `key`, or -1: first where the previous one was found
+   * (in-order arrival costs one comparison), then anywhere in the request.
+   */
+  private findRequested(key: number): number {
+    const req = this.requested;
+    const c = this.requestedCursor;
+    if (c < req.length && this.keys[req[c]!] === key && this.received[req[c]!] === 0) {
+      this.requestedCursor = c + 1;
+      return req[c]!;
+    }
+    for (let k = 0; k < req.length; k++) {
+      const i = req[k]!;
+      if (this.keys[i] === key && this.received[i] === 0) {
+        this.requestedCursor = k + 1;
+        return i;
+      }
+    }
+    return -1;
   }
 
   /** Stores part `i` when its length is right; false (and counted) when it is not. */
@@ -279,7 +301,8 @@ export class SegmentReceiver {
       this.known[i] = 1;
       this.hashmapHeight++;
       this.keys[i] = mapKey(hashes, k * MAPHASH_LENGTH);
-      this.hashmap.set(hashes.subarray(k * MAPHASH_LENGTH, (k + 1) * MAPHASH_LENGTH), i * MAPHASH_LENGTH);
+      // Four bytes: copied directly (a subarray per map hash cost more than the copy).
+      for (let b = 0; b < MAPHASH_LENGTH; b++) this.hashmap[i * MAPHASH_LENGTH + b] = hashes[k * MAPHASH_LENGTH + b]!;
     }
     this.waitingForHmu = false;
     this.requestNext(nowMs);
@@ -300,14 +323,12 @@ export class SegmentReceiver {
       requested.push(i);
     }
     const hashes = new Uint8Array(requested.length * MAPHASH_LENGTH);
-    this.requestedByKey.clear();
-    this.requestedKeysRepeat = false;
     for (let k = 0; k < requested.length; k++) {
       const i = requested[k]!;
-      hashes.set(this.hashmap.subarray(i * MAPHASH_LENGTH, (i + 1) * MAPHASH_LENGTH), k * MAPHASH_LENGTH);
-      if (this.requestedByKey.has(this.keys[i]!)) this.requestedKeysRepeat = true;
-      else this.requestedByKey.set(this.keys[i]!, i);
+      for (let b = 0; b < MAPHASH_LENGTH; b++) hashes[k * MAPHASH_LENGTH + b] = this.hashmap[i * MAPHASH_LENGTH + b]!;
     }
+    this.requestedKeysRepeat = keysRepeat(this.keys, requested);
+    this.requestedCursor = 0;
     const last = this.hashmapHeight - 1;
     const plaintext = encodeRequest({
       exhausted,
@@ -354,6 +375,22 @@ export class SegmentReceiver {
     if (this.status !== "complete") this.buffer = null;
     this.stream = new Uint8Array(0);
     this.requested = [];
-    this.requestedByKey.clear();
   }
+}
+
+/** Marks by the low 16 bits of a map hash, for keysRepeat (cleared again after each use). */
+const keyMarks = new Uint8Array(0x10000);
+
+/** Do any two of the parts `indices` share a map hash? Only keys whose 16-bit mark is taken are compared. */
+function keysRepeat(keys: Uint32Array, indices: readonly number[]): boolean {
+  let repeat = false;
+  for (let k = 0; k < indices.length && !repeat; k++) {
+    const key = keys[indices[k]!]!;
+    if (keyMarks[key & 0xffff] !== 0) {
+      for (let j = 0; j < k; j++) if (keys[indices[j]!] === key) repeat = true;
+    }
+    keyMarks[key & 0xffff] = 1;
+  }
+  for (const i of indices) keyMarks[keys[i]! & 0xffff] = 0;
+  return repeat;
 }

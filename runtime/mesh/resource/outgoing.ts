@@ -234,8 +234,12 @@ export class SegmentSender {
     const wanted = new Set<number>();
     for (let o = 0; o < req.requested.length; o += MAPHASH_LENGTH) wanted.add(mapKey(req.requested, o));
     const scopeEnd = Math.min(this.receiverMinHeight + COLLISION_GUARD_SIZE, this.partCount);
-    for (let i = this.receiverMinHeight; i < scopeEnd && wanted.size > 0; i++) {
+    // Map hashes are unique within any COLLISION_GUARD_SIZE parts (buildHashmap), so each requested hash
+    // names at most one part of the scope, and the search ends when all are found.
+    let found = 0;
+    for (let i = this.receiverMinHeight; i < scopeEnd && found < wanted.size; i++) {
       if (!wanted.has(this.keys[i]!)) continue;
+      found++;
       this.outbox.push(this.link.packet(Context.RESOURCE, this.part(i)));
       if (this.sent[i] === 0) {
         this.sent[i] = 1;
