@@ -49,17 +49,21 @@ export class Token {
   encrypt(plaintext: Bytes | readonly Bytes[], random: RandomSource, fixedIv?: Bytes): Bytes {
     const iv = fixedIv ?? random.bytes(IV_LENGTH);
     if (iv.length !== IV_LENGTH) throw new RangeError("token IV must be 16 bytes");
-    const pieces: readonly Bytes[] = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
+    const single = plaintext instanceof Uint8Array;
     let length = 0;
-    for (const p of pieces) length += p.length;
+    if (single) length = plaintext.length;
+    else for (const p of plaintext) length += p.length;
     const pad = AES_BLOCK - (length % AES_BLOCK);
     const out = new Uint8Array(IV_LENGTH + length + pad + MAC_LENGTH);
     out.set(iv, 0);
     const block = out.subarray(IV_LENGTH, IV_LENGTH + length + pad);
-    let at = 0;
-    for (const p of pieces) {
-      block.set(p, at);
-      at += p.length;
+    if (single) block.set(plaintext, 0);
+    else {
+      let at = 0;
+      for (const p of plaintext) {
+        block.set(p, at);
+        at += p.length;
+      }
     }
     block.fill(pad, length);
     if (this.#encryptor === null) {
