@@ -27,14 +27,22 @@ export function mapKey(hash: Bytes, offset = 0): number {
 let scratch = new Uint8Array(512);
 /** The view of `scratch` last hashed: parts of one resource all have the same length but the last. */
 let scratchView = scratch.subarray(0, 0);
+/** The random hash that follows the part in `scratch` (random hashes are never modified once drawn). */
+let scratchTail: Bytes | null = null;
 
 /** The map hash of one part, as a key. */
 export function partKey(part: Bytes, randomHash: Bytes): number {
   const length = part.length + randomHash.length;
-  if (scratch.length < length) scratch = new Uint8Array(length);
+  if (scratch.length < length) {
+    scratch = new Uint8Array(length);
+    scratchTail = null;
+  }
   scratch.set(part, 0);
-  scratch.set(randomHash, part.length);
-  if (scratchView.buffer !== scratch.buffer || scratchView.length !== length) scratchView = scratch.subarray(0, length);
+  if (scratchView.buffer !== scratch.buffer || scratchView.length !== length || scratchTail !== randomHash) {
+    scratch.set(randomHash, part.length);
+    scratchTail = randomHash;
+    scratchView = scratch.subarray(0, length);
+  }
   return sha256Head32(scratchView);
 }
 
