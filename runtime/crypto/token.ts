@@ -16,6 +16,8 @@ import { hmacSha256 } from "./hashes.js";
 const IV_LENGTH = 16;
 const MAC_LENGTH = 32;
 const ZERO_IV = new Uint8Array(IV_LENGTH);
+/** Bytes handed to the cipher at a time for large inputs (a multiple of the block size). */
+const ENCRYPT_PIECE = 64 * 1024;
 
 export class Token {
   private readonly signingKey: Bytes;
@@ -40,32 +42,87 @@ export class Token {
     }
   }
 
-  /** Encrypts with an IV drawn from `random` (or the given 16-byte IV, for known-answer tests). */
-  encrypt(plaintext: Bytes, random: RandomSource, fixedIv?: Bytes): Bytes {
+  /**
+   * Encrypts with an IV drawn from `random` (or the given 16-byte IV, for known-answer tests). The plaintext
+   * may come in pieces, encrypted as if joined (a resource's random prefix and its data, never copied twice).
+   */
+  encrypt(plaintext: Bytes | readonly Bytes[], random: RandomSource, fixedIv?: Bytes): Bytes {
     const iv = fixedIv ?? random.bytes(IV_LENGTH);
     if (iv.length !== IV_LENGTH) throw new RangeError("token IV must be 16 bytes");
-    const pad = AES_BLOCK - (plaintext.length % AES_BLOCK);
-    const out = new Uint8Array(IV_LENGTH + plaintext.length + pad + MAC_LENGTH);
+    const single = plaintext instanceof Uint8Array;
+    let length = 0;
+    if (single) length = plaintext.length;
+    else for (const p of plaintext) length += p.length;
+    const pad = AES_BLOCK - (length % AES_BLOCK);
+    const out = new Uint8Array(IV_LENGTH + length + pad + MAC_LENGTH);
     out.set(iv, 0);
-    const block = out.subarray(IV_LENGTH, IV_LENGTH + plaintext.length + pad);
-    block.set(plaintext, 0);
-    block.fill(pad, plaintext.length);
+    const block = out.subarray(IV_LENGTH, IV_LENGTH + length + pad);
+    if (single) block.set(plaintext, 0);
+    else {
+      let at = 0;
+      for (const p of plaintext) {
+        block.set(p, at);
+        at += p.length;
+      }
+    }
+    block.fill(pad, length);
     if (this.#encryptor === null) {
       this.#encryptor = nc.createCipheriv(this.cipher, this.encryptionKey, ZERO_IV).setAutoPadding(false);
       this.#encryptorLast.fill(0);
     }
     const last = this.#encryptorLast;
     for (let i = 0; i < AES_BLOCK; i++) block[i]! ^= iv[i]! ^ last[i]!;
-    const ct = this.#encryptor.update(block);
-    if (ct.length !== block.length) {
-      this.#encryptor = null; // never expected with padding off; start afresh rather than drift
-      throw new Error("cipher returned a partial block");
+    // Large plaintexts (a resource segment is 1 MiB) go through in pieces, each ciphertext written back over
+    // its own plaintext: no second buffer the size of the whole, and the piece is still in cache when copied.
+    for (let o = 0; o < block.length; o += ENCRYPT_PIECE) {
+      const piece = o === 0 && block.length <= ENCRYPT_PIECE ? block : block.subarray(o, Math.min(o + ENCRYPT_PIECE, block.length));
+      const ct = this.#encryptor.update(piece);
+      if (ct.length !== piece.length) {
+        this.#encryptor = null; // never expected with padding off; start afresh rather than drift
+        throw new Error("cipher returned a partial block");
+      }
+      piece.set(ct);
     }
-    block.set(ct);
     last.set(block.subarray(block.length - AES_BLOCK));
     const body = out.subarray(0, IV_LENGTH + block.length);
     out.set(hmacSha256(this.signingKey, body), body.length);
     return out;
+  }
+
+  /**
+   * Decrypts a token whose bytes the caller owns, writing the plaintext over the ciphertext: the result is a
+   * view into `token` (whose bytes are then spoilt, also when the padding turns out bad). A resource segment
+   * (1 MiB) needs no second buffer this way. A bad MAC leaves `token` untouched.
+   */
+  decryptInPlace(token: Bytes): Result<Bytes> {
+    if (token.length < TOKEN_OVERHEAD || (token.length - TOKEN_OVERHEAD) % AES_BLOCK !== 0) {
+      return err("bad-length", `token of ${token.length} bytes`);
+    }
+    const body = token.subarray(0, token.length - MAC_LENGTH);
+    const mac = token.subarray(token.length - MAC_LENGTH);
+    if (!equalConstantTime(mac, hmacSha256(this.signingKey, body))) return err("bad-mac");
+    if (body.length === IV_LENGTH) return err("bad-length", "token without ciphertext");
+    const ct = body.subarray(IV_LENGTH);
+    if (this.#decryptor === null) {
+      this.#decryptor = nc.createDecipheriv(this.cipher, this.encryptionKey, ZERO_IV).setAutoPadding(false);
+      this.#decryptorLast.fill(0);
+    }
+    // The chaining steer needs the IV and the last ciphertext block, both about to be overwritten.
+    const iv = body.slice(0, IV_LENGTH);
+    const lastCt = ct.slice(ct.length - AES_BLOCK);
+    for (let o = 0; o < ct.length; o += ENCRYPT_PIECE) {
+      const piece = ct.subarray(o, Math.min(o + ENCRYPT_PIECE, ct.length));
+      const pt = this.#decryptor.update(piece);
+      if (pt.length !== piece.length) {
+        this.#decryptor = null;
+        return err("bad-length", "cipher returned a partial block");
+      }
+      piece.set(pt);
+    }
+    const last = this.#decryptorLast;
+    for (let i = 0; i < AES_BLOCK; i++) ct[i]! ^= last[i]! ^ iv[i]!;
+    last.set(lastCt);
+    return unpad(ct);
   }
 
   /** Decrypts a token from the wire; a bad MAC or padding is a result, not an exception. */

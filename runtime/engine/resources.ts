@@ -142,23 +142,33 @@ export class LinkResources {
     return out;
   }
 
+  // Runs after every resource packet: most calls find a transfer going on with under PROGRESS_STEP of progress
+  // since its last event, and stop there.
   #collect(_nowMs: number): void {
     for (const s of this.#senders) {
       if (s.done) continue;
-      this.#packets.push(...s.machine.takePackets());
+      this.#take(s.machine.takePackets());
       const st = s.machine.status;
       const status = st === "complete" ? "complete" : st === "failed" || st === "cancelled" || st === "rejected" ? "failed" : "transferring";
-      this.#report(s, "out", status, s.machine.progress, s.machine.dataSize, undefined, undefined, s.machine.failure ?? (st === "rejected" ? "rejected by the receiver" : undefined));
+      const progress = s.machine.progress;
+      if (status === "transferring" && progress - s.lastProgress < PROGRESS_STEP) continue;
+      this.#report(s, "out", status, progress, s.machine.dataSize, undefined, undefined, s.machine.failure ?? (st === "rejected" ? "rejected by the receiver" : undefined));
     }
     for (const r of this.#receivers) {
       if (r.done) continue;
-      this.#packets.push(...r.machine.takePackets());
+      this.#take(r.machine.takePackets());
       const st = r.machine.status;
       const status = st === "complete" ? "complete" : st === "transferring" ? "transferring" : "failed";
-      this.#report(r, "in", status, r.machine.progress, r.machine.dataSize, r.machine.data ?? undefined, r.machine.metadata ?? undefined, r.machine.failure ?? undefined);
+      const progress = r.machine.progress;
+      if (status === "transferring" && progress - r.lastProgress < PROGRESS_STEP) continue;
+      this.#report(r, "in", status, progress, r.machine.dataSize, r.machine.data ?? undefined, r.machine.metadata ?? undefined, r.machine.failure ?? undefined);
     }
     for (let i = this.#senders.length - 1; i >= 0; i--) if (this.#senders[i]!.done) this.#senders.splice(i, 1);
     for (let i = this.#receivers.length - 1; i >= 0; i--) if (this.#receivers[i]!.done) this.#receivers.splice(i, 1);
+  }
+
+  #take(packets: Packet[]): void {
+    for (let i = 0; i < packets.length; i++) this.#packets.push(packets[i]!);
   }
 
   #report(

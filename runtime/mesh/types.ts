@@ -86,8 +86,11 @@ export interface ResourceLink {
   readonly mtu: number;
   /** Round-trip time estimate, for timeouts and window pacing. */
   readonly rttMs: number;
-  encrypt(plaintext: Bytes): Bytes;
+  /** Encrypts with the link's Token; pieces are encrypted as if joined. */
+  encrypt(plaintext: Bytes | readonly Bytes[]): Bytes;
   decrypt(ciphertext: Bytes): Bytes | null;
+  /** Decrypts bytes the caller owns in place (their plaintext is then a view into them; see Token). */
+  decryptInPlace(ciphertext: Bytes): Bytes | null;
   /**
    * Builds the link packet for `data` with `context` (encrypting it unless the context is one the
    * reference sends in clear, such as RESOURCE parts which are encrypted by the resource itself).

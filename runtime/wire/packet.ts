@@ -84,7 +84,29 @@ export function packFlags(p: Packet): number {
   );
 }
 
-/** Encodes a packet. Local misuse (bad field sizes, over the MTU) throws. */
+// Encoded packets are carved out of shared 8 KiB slabs, as Node's Buffer pool does: giving every packet an
+// ArrayBuffer of its own (a backing store allocated, tracked and freed by the garbage collector) cost more
+// than the rest of encoding a resource part. A slab lives while any packet cut from it does, so whoever keeps
+// a packet for long copies it (announce and ingress tables already slice() what they hold).
+const SLAB_BYTES = 8192;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabUsed = 0;
+
+function wireBytes(length: number): Bytes {
+  if (length > SLAB_BYTES / 2) return new Uint8Array(length);
+  if (slabUsed + length > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const out = new Uint8Array(slab, slabUsed, length);
+  slabUsed += (length + 7) & ~7; // 8-byte aligned starts
+  return out;
+}
+
+/**
+ * Encodes a packet. Local misuse (bad field sizes, over the MTU) throws. The bytes may share their ArrayBuffer
+ * with other packets: use byteOffset with .buffer, and never transfer that buffer to a worker.
+ */
 export function encodePacket(p: Packet, mtu: number = MTU): Bytes {
   assertLength(p.destinationHash, TRUNCATED_HASH_LENGTH, "destination hash");
   if (!Number.isInteger(p.hops) || p.hops < 0 || p.hops >= MAX_HOPS) throw new RangeError(`bad hop count ${p.hops}`);
@@ -99,7 +121,7 @@ export function encodePacket(p: Packet, mtu: number = MTU): Bytes {
   const headerLength = h2 ? HEADER_2_LENGTH : HEADER_1_LENGTH;
   const length = headerLength + p.data.length;
   if (length > mtu) throw new RangeError(`packet of ${length} bytes exceeds the MTU of ${mtu}`);
-  const raw = new Uint8Array(length);
+  const raw = wireBytes(length);
   raw[0] = packFlags(p);
   raw[1] = p.hops;
   let o = 2;

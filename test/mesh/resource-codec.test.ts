@@ -30,6 +30,7 @@ import { packb, unpackb } from "../../runtime/mesh/resource/msgpack.js";
 import { ResourceReceiver } from "../../runtime/mesh/resource/receiver.js";
 import { segmentCount, segmentSlice } from "../../runtime/mesh/resource/segments.js";
 import { TransferWindow } from "../../runtime/mesh/resource/window.js";
+import { Context, decodePacket, encodePacket } from "../../runtime/wire/packet.js";
 import { FakeLink } from "./resource.harness.js";
 
 const sample = (over: Partial<Advertisement> = {}): Advertisement => ({
@@ -149,6 +150,38 @@ test("a hashmap update is the resource hash and msgpack [segment, map hashes]", 
   assert.equal(decodeHashmapUpdate(concat(hash, packb(["x", new Uint8Array(4)]))).ok, false);
   assert.equal(decodeHashmapUpdate(concat(hash, packb([1, new Uint8Array(3)]))).ok, false);
   assert.equal(decodeHashmapUpdate(hash).ok, false);
+});
+
+test("hashmap updates are written byte for byte as umsgpack would, for every integer and bin width", () => {
+  const hash = new Uint8Array(32).fill(0x22);
+  const random = seededRandom(8);
+  for (const segment of [0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0xffffffff]) {
+    for (const count of [1, 63, 64, 74, 16383, 16384]) {
+      const hashes = random.bytes(count * 4);
+      const u = encodeHashmapUpdate({ hash, segment, hashes });
+      // msgpackr with the resource settings writes umsgpack's bytes (resource-vectors checks it against them).
+      assert.equal(toHex(u), toHex(concat(hash, packb([segment, hashes]))), `segment ${segment}, ${count} hashes`);
+      const d = decodeHashmapUpdate(u);
+      assert.ok(d.ok && d.value.segment === segment && equal(d.value.hashes, hashes), `segment ${segment}, ${count} hashes`);
+    }
+  }
+  assert.throws(() => encodeHashmapUpdate({ hash, segment: -1, hashes: new Uint8Array(4) }), RangeError);
+  assert.throws(() => encodeHashmapUpdate({ hash, segment: 2 ** 32, hashes: new Uint8Array(4) }), RangeError);
+});
+
+test("hashmap updates in other shapes go through the general decoder", () => {
+  const hash = new Uint8Array(32).fill(0x33);
+  const four = fromHex("01020304");
+  // uint64 segment (0xcf), trailing bytes, a truncated bin, a map instead of an array.
+  const u64 = concat(hash, fromHex("92cf0000000000000005c40401020304"));
+  const d = decodeHashmapUpdate(u64);
+  assert.ok(d.ok && d.value.segment === 5 && equal(d.value.hashes, four));
+  assert.equal(decodeHashmapUpdate(concat(hash, fromHex("9205c4040102030400"))).ok, false);
+  assert.equal(decodeHashmapUpdate(concat(hash, fromHex("9205c405010203"))).ok, false);
+  assert.equal(decodeHashmapUpdate(concat(hash, fromHex("9205c40401020304"))).ok, true);
+  assert.equal(decodeHashmapUpdate(concat(hash, fromHex("92d005c40401020304"))).ok, true);
+  assert.equal(decodeHashmapUpdate(concat(hash, fromHex("92ffc40401020304"))).ok, false);
+  assert.equal(decodeHashmapUpdate(concat(hash, fromHex("81a17805"))).ok, false);
 });
 
 test("a map hash is the first 4 bytes of SHA-256(part || random hash)", () => {
@@ -271,4 +304,41 @@ test("mutated bz2 streams never throw and never inflate past the limit (seeded)"
     }
     if (r.ok) assert.ok(r.value.length <= 20_000, `seed ${seed} case ${i}`);
   }
+});
+
+test("a part whose map hash two requested parts share is stored at both, as the reference stores it", () => {
+  // No honest sender makes such a hashmap (buildHashmap refuses it); a receiver must still not misplace data.
+  const rng = seededRandom(12);
+  const link = new FakeLink({ key: new Uint8Array(64).fill(5), linkId: new Uint8Array(16).fill(6), random: rng });
+  const a = rng.bytes(464);
+  const b = rng.bytes(464);
+  const randomHash = Uint8Array.of(1, 2, 3, 4);
+  const stream = concat(a, a, b);
+  const data = stream.subarray(4); // unencrypted: the stream is the random prefix and the data
+  const hash = new Uint8Array(createHash("sha256").update(data).update(randomHash).digest());
+  const key = (part: Bytes): Bytes => {
+    const k = partKey(part, randomHash);
+    return Uint8Array.of(k >>> 24, (k >>> 16) & 0xff, (k >>> 8) & 0xff, k & 0xff);
+  };
+  const adv = encodeAdvertisement({
+    transferSize: stream.length, dataSize: data.length, parts: 3, hash, randomHash, originalHash: hash,
+    segmentIndex: 1, totalSegments: 1, requestId: null,
+    flags: advertisementFlags({ encrypted: false, compressed: false, split: false, isRequest: false, isResponse: false, hasMetadata: false }),
+    hashmap: concat(key(a), key(a), key(b)),
+  });
+  const accepted = ResourceReceiver.accept(adv, { link, random: rng, nowMs: 0, maxSizeBytes: 1 << 20 });
+  assert.ok(accepted.ok);
+  const r = accepted.value;
+  const deliver = (part: Bytes): void => {
+    const d = decodePacket(encodePacket(link.packet(Context.RESOURCE, part), 500));
+    assert.ok(d.ok);
+    r.handle(d.value, part, 1);
+  };
+  deliver(a);
+  assert.equal(r.status, "transferring");
+  deliver(a); // both places are filled: a repeat is unexpected
+  assert.equal(r.drops["unexpected-part"], 1);
+  deliver(b);
+  assert.equal(r.status, "complete");
+  assert.ok(equal(r.data!, data));
 });

@@ -1,7 +1,7 @@
 // Test harness for resources: a fake ResourceLink backed by a real Token, and a two-ended simulator on a
 // virtual clock that carries every packet through encodePacket/decodePacket with latency, serialisation time,
 // seeded loss and optional tampering. Used by the resource tests and the resource benchmark.
-import type { Bytes } from "../../runtime/core/bytes.js";
+import { concat, type Bytes } from "../../runtime/core/bytes.js";
 import { seededRandom, type RandomSource } from "../../runtime/core/ports.js";
 import { Token } from "../../runtime/crypto/token.js";
 import {
@@ -46,18 +46,25 @@ export class FakeLink implements ResourceLink {
     this.corruptNext = true;
   }
 
-  encrypt(plaintext: Bytes): Bytes {
-    if (this.corruptNext && plaintext.length > 0) {
-      this.corruptNext = false;
-      const bad = plaintext.slice();
-      bad[bad.length - 1]! ^= 0x01;
-      return this.token.encrypt(bad, this.random);
+  encrypt(plaintext: Bytes | readonly Bytes[]): Bytes {
+    if (this.corruptNext) {
+      const bad = plaintext instanceof Uint8Array ? plaintext.slice() : concat(...plaintext);
+      if (bad.length > 0) {
+        this.corruptNext = false;
+        bad[bad.length - 1]! ^= 0x01;
+        return this.token.encrypt(bad, this.random);
+      }
     }
     return this.token.encrypt(plaintext, this.random);
   }
 
   decrypt(ciphertext: Bytes): Bytes | null {
     const r = this.token.decrypt(ciphertext);
+    return r.ok ? r.value : null;
+  }
+
+  decryptInPlace(ciphertext: Bytes): Bytes | null {
+    const r = this.token.decryptInPlace(ciphertext);
     return r.ok ? r.value : null;
   }
 

@@ -306,7 +306,7 @@ export class Link implements ResourceLink {
 
   // ResourceLink ----------------------------------------------------------------------------------------------
 
-  encrypt(plaintext: Bytes): Bytes {
+  encrypt(plaintext: Bytes | readonly Bytes[]): Bytes {
     return requireKey(this.#s).encrypt(plaintext, this.#s.random);
   }
 
@@ -314,6 +314,13 @@ export class Link implements ResourceLink {
     const t = this.#s.token;
     if (t === null) return null;
     const r = t.decrypt(ciphertext);
+    return r.ok ? r.value : null;
+  }
+
+  decryptInPlace(ciphertext: Bytes): Bytes | null {
+    const t = this.#s.token;
+    if (t === null) return null;
+    const r = t.decryptInPlace(ciphertext);
     return r.ok ? r.value : null;
   }
 

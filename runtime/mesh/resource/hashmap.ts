@@ -6,7 +6,7 @@
 // RESOURCE_HMU plaintext: resource hash (32) || msgpack [segment, map hashes of that hashmap segment].
 import { concat, equal, type Bytes } from "../../core/bytes.js";
 import { err, ok, type Result } from "../../core/result.js";
-import { sha256 } from "../../crypto/hashes.js";
+import { sha256Head32 } from "../../crypto/hashes.js";
 import {
   COLLISION_GUARD_SIZE,
   HASHMAP_EXHAUSTED,
@@ -15,28 +15,35 @@ import {
   MAPHASH_LENGTH,
   RESOURCE_HASH_LENGTH,
 } from "./limits.js";
-import { asBytes, asCount, packb, unpackb } from "./msgpack.js";
+import { asBytes, asCount, unpackb } from "./msgpack.js";
 
 /** A map hash as a number (big-endian uint32), for cheap comparison. */
 export function mapKey(hash: Bytes, offset = 0): number {
   return ((hash[offset]! << 24) | (hash[offset + 1]! << 16) | (hash[offset + 2]! << 8) | hash[offset + 3]!) >>> 0;
 }
 
-// Parts are hashed with their random hash appended in one reused buffer: a part per packet makes an allocation
-// per hash measurable.
+// Parts are hashed with their random hash appended in one reused buffer, and the key is read straight from
+// the digest: a part per packet makes an allocation per hash measurable.
 let scratch = new Uint8Array(512);
-
-function mapHash(part: Bytes, randomHash: Bytes): Bytes {
-  const length = part.length + randomHash.length;
-  if (scratch.length < length) scratch = new Uint8Array(length);
-  scratch.set(part, 0);
-  scratch.set(randomHash, part.length);
-  return sha256(scratch.subarray(0, length));
-}
+/** The view of `scratch` last hashed: parts of one resource all have the same length but the last. */
+let scratchView = scratch.subarray(0, 0);
+/** The random hash that follows the part in `scratch` (random hashes are never modified once drawn). */
+let scratchTail: Bytes | null = null;
 
 /** The map hash of one part, as a key. */
 export function partKey(part: Bytes, randomHash: Bytes): number {
-  return mapKey(mapHash(part, randomHash));
+  const length = part.length + randomHash.length;
+  if (scratch.length < length) {
+    scratch = new Uint8Array(length);
+    scratchTail = null;
+  }
+  scratch.set(part, 0);
+  if (scratchView.buffer !== scratch.buffer || scratchView.length !== length || scratchTail !== randomHash) {
+    scratch.set(randomHash, part.length);
+    scratchTail = randomHash;
+    scratchView = scratch.subarray(0, length);
+  }
+  return sha256Head32(scratchView);
 }
 
 /**
@@ -47,15 +54,24 @@ export function buildHashmap(stream: Bytes, sdu: number, randomHash: Bytes): { h
   const parts = Math.ceil(stream.length / sdu);
   const hashmap = new Uint8Array(parts * MAPHASH_LENGTH);
   const keys = new Uint32Array(parts);
-  const lastSeen = new Map<number, number>();
+  // The guard window (the COLLISION_GUARD_SIZE parts before this one) is counted by the low 16 bits of
+  // each key; only a part whose bucket is occupied is compared with the window's keys. Honest data meets
+  // an occupied bucket for about one part in 300, so this is one array lookup per part instead of a Map.
+  const buckets = new Uint8Array(0x10000);
   for (let i = 0; i < parts; i++) {
-    const h = mapHash(stream.subarray(i * sdu, Math.min((i + 1) * sdu, stream.length)), randomHash);
-    const key = mapKey(h);
-    const seen = lastSeen.get(key);
-    if (seen !== undefined && seen >= i - COLLISION_GUARD_SIZE) return null;
-    lastSeen.set(key, i);
+    const key = partKey(stream.subarray(i * sdu, Math.min((i + 1) * sdu, stream.length)), randomHash);
+    const leaving = i - COLLISION_GUARD_SIZE - 1;
+    if (leaving >= 0) buckets[keys[leaving]! & 0xffff]!--;
+    if (buckets[key & 0xffff] !== 0) {
+      for (let j = Math.max(0, i - COLLISION_GUARD_SIZE); j < i; j++) if (keys[j] === key) return null;
+    }
+    buckets[key & 0xffff]!++;
     keys[i] = key;
-    hashmap.set(h.subarray(0, MAPHASH_LENGTH), i * MAPHASH_LENGTH);
+    const o = i * MAPHASH_LENGTH;
+    hashmap[o] = key >>> 24;
+    hashmap[o + 1] = (key >>> 16) & 0xff;
+    hashmap[o + 2] = (key >>> 8) & 0xff;
+    hashmap[o + 3] = key & 0xff;
   }
   return { hashmap, keys };
 }
@@ -109,12 +125,66 @@ export interface HashmapUpdate {
   hashes: Bytes;
 }
 
+// A transfer sends one update per HASHMAP_MAX_LENGTH parts, so the two-element body is written and read by
+// hand, in the bytes umsgpack gives: fixarray(2), the segment as the smallest unsigned integer, the hashes as
+// bin 8/16/32. Bodies in any other shape go through the general decoder.
 export function encodeHashmapUpdate(u: HashmapUpdate): Bytes {
-  return concat(u.hash, packb([u.segment, u.hashes]));
+  const seg = u.segment;
+  if (!Number.isInteger(seg) || seg < 0 || seg > 0xffffffff) throw new RangeError(`hashmap segment ${seg}`);
+  const n = u.hashes.length;
+  const segLength = seg < 0x80 ? 1 : seg < 0x100 ? 2 : seg < 0x10000 ? 3 : 5;
+  const binHeader = n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+  const out = new Uint8Array(u.hash.length + 1 + segLength + binHeader + n);
+  out.set(u.hash, 0);
+  let o = u.hash.length;
+  out[o++] = 0x92;
+  if (segLength === 1) out[o++] = seg;
+  else {
+    out[o++] = segLength === 2 ? 0xcc : segLength === 3 ? 0xcd : 0xce;
+    o = writeUintBE(out, o, seg, segLength - 1);
+  }
+  out[o++] = binHeader === 2 ? 0xc4 : binHeader === 3 ? 0xc5 : 0xc6;
+  o = writeUintBE(out, o, n, binHeader - 1);
+  out.set(u.hashes, o);
+  return out;
+}
+
+function writeUintBE(out: Bytes, o: number, v: number, length: number): number {
+  for (let k = length - 1; k >= 0; k--) out[o + k] = Math.floor(v / 2 ** (8 * (length - 1 - k))) & 0xff;
+  return o + length;
+}
+
+function readUintBE(b: Bytes, o: number, length: number): number {
+  let v = 0;
+  for (let k = 0; k < length; k++) v = v * 256 + b[o + k]!;
+  return v;
+}
+
+/** The common body [uint, bin] read directly; null when it has any other shape. */
+function readUpdateBody(b: Bytes): { segment: number; hashes: Bytes } | null {
+  if (b.length < 3 || b[0] !== 0x92) return null;
+  let o = 1;
+  const t = b[o++]!;
+  const segLength = t < 0x80 ? 0 : t === 0xcc ? 1 : t === 0xcd ? 2 : t === 0xce ? 4 : -1;
+  if (segLength < 0 || o + segLength >= b.length) return null;
+  const segment = segLength === 0 ? t : readUintBE(b, o, segLength);
+  o += segLength;
+  const bt = b[o++]!;
+  const lengthBytes = bt === 0xc4 ? 1 : bt === 0xc5 ? 2 : bt === 0xc6 ? 4 : -1;
+  if (lengthBytes < 0 || o + lengthBytes > b.length) return null;
+  const n = readUintBE(b, o, lengthBytes);
+  o += lengthBytes;
+  if (o + n !== b.length) return null;
+  return { segment, hashes: b.subarray(o) };
 }
 
 export function decodeHashmapUpdate(plaintext: Bytes): Result<HashmapUpdate> {
   if (plaintext.length <= RESOURCE_HASH_LENGTH) return err("too-short", "hashmap update without body");
+  const direct = readUpdateBody(plaintext.subarray(RESOURCE_HASH_LENGTH));
+  if (direct !== null) {
+    if (direct.hashes.length % MAPHASH_LENGTH !== 0) return err("bad-length", "hashmap update of partial map hashes");
+    return ok({ hash: plaintext.subarray(0, RESOURCE_HASH_LENGTH), segment: direct.segment, hashes: direct.hashes });
+  }
   const body = unpackb(plaintext.subarray(RESOURCE_HASH_LENGTH));
   if (!body.ok) return body;
   const v = body.value;

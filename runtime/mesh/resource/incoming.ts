@@ -12,7 +12,6 @@
 // back as RESOURCE_PRF.
 import { concat, equal, type Bytes } from "../../core/bytes.js";
 import { HEADER_1_LENGTH } from "../../core/limits.js";
-import { sha256 } from "../../crypto/hashes.js";
 import { Context, PacketType, encodePacket, packetHash, type Packet, type ReceivedPacket } from "../../wire/packet.js";
 import type { ResourceLink } from "../types.js";
 import type { Advertisement } from "./advertisement.js";
@@ -45,6 +44,8 @@ export interface SegmentReceiverOptions {
   window?: number;
   previousEifrBps?: number | null;
   establishmentCostBytes: number;
+  /** A buffer to receive the stream into when it is large enough (a previous segment's, see takeStreamBuffer). */
+  streamBuffer?: Uint8Array;
   /** Last check of the assembled data before it is proven; returns why it is unacceptable, or null. */
   inspect?: (data: Bytes) => string | null;
 }
@@ -66,6 +67,8 @@ export class SegmentReceiver {
   private readonly previousEifrBps: number | null;
   private readonly inspect: ((data: Bytes) => string | null) | undefined;
   private stream: Bytes;
+  /** What `stream` views (it may be longer); kept after completion for takeStreamBuffer(). */
+  private buffer: Uint8Array | null;
   private readonly received: Uint8Array;
   private readonly known: Uint8Array;
   private readonly keys: Uint32Array;
@@ -73,6 +76,10 @@ export class SegmentReceiver {
   private hashmapHeight = 0;
   private consecutiveHeight = -1;
   private requested: number[] = [];
+  /** Where in `requested` the next part is expected: parts mostly arrive in the order asked for. */
+  private requestedCursor = 0;
+  /** Two requested parts share a map hash (no honest sender makes such a hashmap). */
+  private requestedKeysRepeat = false;
   private outstanding = 0;
   private waitingForHmu = false;
   private lastActivityMs: number;
@@ -100,7 +107,9 @@ export class SegmentReceiver {
     this.previousEifrBps = o.previousEifrBps ?? null;
     this.inspect = o.inspect;
     this.window = new TransferWindow(o.window);
-    this.stream = new Uint8Array(o.adv.transferSize);
+    const spare = o.streamBuffer;
+    this.buffer = spare !== undefined && spare.length >= o.adv.transferSize ? spare : new Uint8Array(o.adv.transferSize);
+    this.stream = this.buffer.subarray(0, o.adv.transferSize);
     this.received = new Uint8Array(this.partCount);
     this.known = new Uint8Array(this.partCount);
     this.keys = new Uint32Array(this.partCount);
@@ -193,20 +202,15 @@ export class SegmentReceiver {
     const part = packet.data;
     const key = partKey(part, this.adv.randomHash);
     let matched = false;
-    for (const i of this.requested) {
-      if (this.received[i] !== 0 || this.keys[i] !== key) continue;
-      const expected = i === this.partCount - 1 ? this.adv.transferSize - i * this.sdu : this.sdu;
-      if (part.length !== expected) {
-        this.outbox.drop("bad-part-length");
-        continue;
+    if (!this.requestedKeysRepeat) {
+      const i = this.findRequested(key);
+      if (i >= 0) matched = this.store(i, part);
+    } else {
+      // Only a hashmap with equal map hashes in one window gets here (no honest sender makes one): the part
+      // goes wherever its hash matches, as the reference stores it.
+      for (const i of this.requested) {
+        if (this.received[i] === 0 && this.keys[i] === key && this.store(i, part)) matched = true;
       }
-      this.stream.set(part, i * this.sdu);
-      this.received[i] = 1;
-      this.receivedCount++;
-      this.outstanding--;
-      this.receivedBytes += part.length;
-      matched = true;
-      while (this.consecutiveHeight + 1 < this.partCount && this.received[this.consecutiveHeight + 1] !== 0) this.consecutiveHeight++;
     }
     if (!matched) return this.outbox.drop("unexpected-part");
 
@@ -222,6 +226,43 @@ export class SegmentReceiver {
       }
       this.requestNext(nowMs);
     }
+  }
+
+  /**
+   * The requested part still missing whose map hash is `key`, or -1: first where the previous one was found
+   * (in-order arrival costs one comparison), then anywhere in the request.
+   */
+  private findRequested(key: number): number {
+    const req = this.requested;
+    const c = this.requestedCursor;
+    if (c < req.length && this.keys[req[c]!] === key && this.received[req[c]!] === 0) {
+      this.requestedCursor = c + 1;
+      return req[c]!;
+    }
+    for (let k = 0; k < req.length; k++) {
+      const i = req[k]!;
+      if (this.keys[i] === key && this.received[i] === 0) {
+        this.requestedCursor = k + 1;
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** Stores part `i` when its length is right; false (and counted) when it is not. */
+  private store(i: number, part: Bytes): boolean {
+    const expected = i === this.partCount - 1 ? this.adv.transferSize - i * this.sdu : this.sdu;
+    if (part.length !== expected) {
+      this.outbox.drop("bad-part-length");
+      return false;
+    }
+    this.stream.set(part, i * this.sdu);
+    this.received[i] = 1;
+    this.receivedCount++;
+    this.outstanding--;
+    this.receivedBytes += part.length;
+    while (this.consecutiveHeight + 1 < this.partCount && this.received[this.consecutiveHeight + 1] !== 0) this.consecutiveHeight++;
+    return true;
   }
 
   /** The first part after a request measures the round trip and the request/response rate. */
@@ -260,7 +301,8 @@ export class SegmentReceiver {
       this.known[i] = 1;
       this.hashmapHeight++;
       this.keys[i] = mapKey(hashes, k * MAPHASH_LENGTH);
-      this.hashmap.set(hashes.subarray(k * MAPHASH_LENGTH, (k + 1) * MAPHASH_LENGTH), i * MAPHASH_LENGTH);
+      // Four bytes: copied directly (a subarray per map hash cost more than the copy).
+      for (let b = 0; b < MAPHASH_LENGTH; b++) this.hashmap[i * MAPHASH_LENGTH + b] = hashes[k * MAPHASH_LENGTH + b]!;
     }
     this.waitingForHmu = false;
     this.requestNext(nowMs);
@@ -281,7 +323,12 @@ export class SegmentReceiver {
       requested.push(i);
     }
     const hashes = new Uint8Array(requested.length * MAPHASH_LENGTH);
-    requested.forEach((i, k) => hashes.set(this.hashmap.subarray(i * MAPHASH_LENGTH, (i + 1) * MAPHASH_LENGTH), k * MAPHASH_LENGTH));
+    for (let k = 0; k < requested.length; k++) {
+      const i = requested[k]!;
+      for (let b = 0; b < MAPHASH_LENGTH; b++) hashes[k * MAPHASH_LENGTH + b] = this.hashmap[i * MAPHASH_LENGTH + b]!;
+    }
+    this.requestedKeysRepeat = keysRepeat(this.keys, requested);
+    this.requestedCursor = 0;
     const last = this.hashmapHeight - 1;
     const plaintext = encodeRequest({
       exhausted,
@@ -309,14 +356,41 @@ export class SegmentReceiver {
     this.data = assembled.data;
     this.status = "complete";
     this.release();
-    const proof = sha256(concat(assembled.data, this.hash));
-    this.proofPacket = this.link.packet(Context.RESOURCE_PRF, concat(this.hash, proof), PacketType.PROOF);
+    this.proofPacket = this.link.packet(Context.RESOURCE_PRF, concat(this.hash, assembled.proof), PacketType.PROOF);
     this.proofPacketHash = packetHash(encodePacket(this.proofPacket, Number.MAX_SAFE_INTEGER));
     this.outbox.push(this.proofPacket);
   }
 
+  /**
+   * The stream buffer of a complete segment, once: every part of it is rewritten by the next segment before
+   * that one assembles. `data` views into it (decrypted in place), so the caller copies the data out first.
+   */
+  takeStreamBuffer(): Uint8Array | null {
+    const b = this.status === "complete" ? this.buffer : null;
+    this.buffer = null;
+    return b;
+  }
+
   private release(): void {
+    if (this.status !== "complete") this.buffer = null;
     this.stream = new Uint8Array(0);
     this.requested = [];
   }
+}
+
+/** Marks by the low 16 bits of a map hash, for keysRepeat (cleared again after each use). */
+const keyMarks = new Uint8Array(0x10000);
+
+/** Do any two of the parts `indices` share a map hash? Only keys whose 16-bit mark is taken are compared. */
+function keysRepeat(keys: Uint32Array, indices: readonly number[]): boolean {
+  let repeat = false;
+  for (let k = 0; k < indices.length && !repeat; k++) {
+    const key = keys[indices[k]!]!;
+    if (keyMarks[key & 0xffff] !== 0) {
+      for (let j = 0; j < k; j++) if (keys[indices[j]!] === key) repeat = true;
+    }
+    keyMarks[key & 0xffff] = 1;
+  }
+  for (const i of indices) keyMarks[keys[i]! & 0xffff] = 0;
+  return repeat;
 }

@@ -14,7 +14,7 @@
 import { concat, equal, toHex, type Bytes } from "../../core/bytes.js";
 import { assert } from "../../core/assert.js";
 import type { RandomSource } from "../../core/ports.js";
-import { sha256 } from "../../crypto/hashes.js";
+import { sha256WithTails } from "../../crypto/hashes.js";
 import { Context, PacketType, encodePacket, packetHash, type ReceivedPacket } from "../../wire/packet.js";
 import type { ResourceLink } from "../types.js";
 import { advertisementFlags, encodeAdvertisement } from "./advertisement.js";
@@ -99,7 +99,7 @@ export class SegmentSender {
     this.sdu = sduForMtu(link.mtu);
     if (this.sdu < 1) throw new RangeError(`link MTU ${link.mtu} leaves no room for resource parts`);
     // The stream: a random prefix (so equal data never gives equal ciphertext) and the data, encrypted whole.
-    this.stream = link.encrypt(concat(random.bytes(RANDOM_HASH_LENGTH), spec.data));
+    this.stream = link.encrypt([random.bytes(RANDOM_HASH_LENGTH), spec.data]);
     this.partCount = Math.ceil(this.stream.length / this.sdu);
     this.transferSize = this.stream.length;
     let map: ReturnType<typeof buildHashmap> = null;
@@ -113,8 +113,10 @@ export class SegmentSender {
     this.hashmap = map.hashmap;
     this.keys = map.keys;
     this.sent = new Uint8Array(this.partCount);
-    this.hash = sha256(concat(spec.data, randomHash));
-    this.expectedProof = sha256(concat(spec.data, this.hash));
+    // SHA-256(data || random hash) and the proof SHA-256(data || hash): one pass over the data for both.
+    const withTail = sha256WithTails(spec.data);
+    this.hash = withTail(randomHash);
+    this.expectedProof = withTail(this.hash);
     this.originalHash = spec.originalHash ?? this.hash;
     this.advertisement = encodeAdvertisement({
       transferSize: this.transferSize,
@@ -232,8 +234,12 @@ export class SegmentSender {
     const wanted = new Set<number>();
     for (let o = 0; o < req.requested.length; o += MAPHASH_LENGTH) wanted.add(mapKey(req.requested, o));
     const scopeEnd = Math.min(this.receiverMinHeight + COLLISION_GUARD_SIZE, this.partCount);
-    for (let i = this.receiverMinHeight; i < scopeEnd && wanted.size > 0; i++) {
+    // Map hashes are unique within any COLLISION_GUARD_SIZE parts (buildHashmap), so each requested hash
+    // names at most one part of the scope, and the search ends when all are found.
+    let found = 0;
+    for (let i = this.receiverMinHeight; i < scopeEnd && found < wanted.size; i++) {
       if (!wanted.has(this.keys[i]!)) continue;
+      found++;
       this.outbox.push(this.link.packet(Context.RESOURCE, this.part(i)));
       if (this.sent[i] === 0) {
         this.sent[i] = 1;

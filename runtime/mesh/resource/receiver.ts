@@ -10,7 +10,7 @@
 //   - After every call: send takePackets(), read status/progress, and call tick() at nextDeadlineMs().
 // Between segments the receiver waits for the next advertisement (same original hash, next index) and fails if
 // none comes within the sender's advertisement retries. `data` and `metadata` are set once the last segment is in.
-import { concat, equal, type Bytes } from "../../core/bytes.js";
+import { equal, type Bytes } from "../../core/bytes.js";
 import { err, ok, type Result } from "../../core/result.js";
 import type { RandomSource } from "../../core/ports.js";
 import type { Packet, ReceivedPacket } from "../../wire/packet.js";
@@ -62,7 +62,11 @@ export class ResourceReceiver {
   readonly hasMetadata: boolean;
   private segment: SegmentReceiver;
   private readonly outbox = new Outbox();
-  private readonly chunks: Bytes[] = [];
+  /** Multi-segment resources: the data so far, copied in as each segment completes. */
+  private joined: Uint8Array | null = null;
+  private joinedLength = 0;
+  /** A finished segment's stream buffer, for the next segment to receive into (no fresh 1 MiB each time). */
+  private spare: Uint8Array | null = null;
   private collectedBytes = 0;
   private readonly budgetBytes: number;
   private gapDeadlineMs = Infinity;
@@ -246,6 +250,7 @@ export class ResourceReceiver {
       ...(window !== undefined ? { window } : {}),
       previousEifrBps: eifr,
       establishmentCostBytes: this.o.establishmentCostBytes ?? DEFAULT_ESTABLISHMENT_COST_BYTES,
+      ...(this.spare !== null ? { streamBuffer: this.takeSpare()! } : {}),
       ...(first && this.hasMetadata ? { inspect: (data: Bytes) => this.takeMetadata(data) } : {}),
     });
   }
@@ -263,26 +268,56 @@ export class ResourceReceiver {
     return null;
   }
 
+  private takeSpare(): Uint8Array | null {
+    const b = this.spare;
+    this.spare = null;
+    return b;
+  }
+
   private segmentDone(nowMs: number): void {
-    let data = this.segment.data!;
+    const whole = this.segment.data!;
+    let data = whole;
     if (this.segmentIndex === 1 && this.hasMetadata) data = data.subarray(3 + ((data[0]! << 16) | (data[1]! << 8) | data[2]!));
-    this.chunks.push(data);
-    this.collectedBytes += this.segment.data!.length;
+    this.collectedBytes += whole.length;
     this.segment.data = null;
+    if (this.totalSegments === 1) {
+      this.assembled = data;
+      return this.finish("complete", null);
+    }
+    // The data is a view into the segment's stream buffer: copy it out, then that buffer can take the next
+    // segment. Not segment 1's when it carried metadata: unpacked metadata may still view into it.
+    this.append(data, this.dataSize - (whole.length - data.length));
+    if (!(this.segmentIndex === 1 && this.hasMetadata)) this.spare = this.segment.takeStreamBuffer();
     if (this.segmentIndex < this.totalSegments) {
       const advWindowMs = this.link.rttMs * TRAFFIC_TIMEOUT_FACTOR + PROCESSING_GRACE_MS;
       this.gapDeadlineMs = nowMs + limits.segmentGapGraceMs + (MAX_ADV_RETRIES + 1) * advWindowMs;
       return;
     }
-    this.assembled = this.chunks.length === 1 ? this.chunks[0]! : concat(...this.chunks);
-    this.chunks.length = 0;
+    this.assembled = this.joined!.subarray(0, this.joinedLength);
+    this.joined = null;
+    this.spare = null;
     this.finish("complete", null);
+  }
+
+  /** Appends a segment's data; the buffer is sized for the advertised total and grows only past it. */
+  private append(data: Bytes, expectedTotal: number): void {
+    const need = this.joinedLength + data.length;
+    if (this.joined === null || this.joined.length < need) {
+      const grown = new Uint8Array(Math.max(need, this.joined === null ? expectedTotal : 0));
+      if (this.joined !== null) grown.set(this.joined.subarray(0, this.joinedLength));
+      this.joined = grown;
+    }
+    this.joined.set(data, this.joinedLength);
+    this.joinedLength = need;
   }
 
   private finish(status: ReceiverStatus, reason: string | null): void {
     this.finalStatus = status;
     this.failureText = reason;
-    if (status !== "complete") this.chunks.length = 0;
+    if (status !== "complete") {
+      this.joined = null;
+      this.spare = null;
+    }
   }
 }
 
