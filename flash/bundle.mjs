@@ -14,6 +14,12 @@ const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"))
 
 /** Packages with native code: loaded at run time from dist/node_modules. */
 const NATIVE = ["@serialport/bindings-cpp", "epoll", "usocket", "msgpackr-extract"];
+/**
+ * Optional modules of bundled packages that kosd never reaches and that are not installed: left as plain
+ * requires. dbus-next (node-ble's D-Bus client, for BLE radios) needs x11 only to find a session bus through
+ * an X display; kosd talks to the system bus.
+ */
+const NEVER_LOADED = ["x11"];
 /** Dependencies used only to compile an addon: never needed beside the bundle. */
 const BUILD_ONLY = new Set(["node-gyp", "nan", "node-addon-api"]);
 const PREBUILD_PLATFORMS = ["linux-arm", "linux-arm64", "linux-x64"];
@@ -30,7 +36,7 @@ export async function bundle({ quiet = false } = {}) {
     platform: "node",
     format: "cjs",
     target: "node20",
-    external: NATIVE,
+    external: [...NATIVE, ...NEVER_LOADED],
     define: { __KOS_VERSION__: JSON.stringify(pkg.version) },
     banner: { js: "#!/usr/bin/env node" },
     legalComments: "none",
