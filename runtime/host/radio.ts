@@ -1,4 +1,4 @@
-// kosd's radios: builds the RNode driver of an RNodeInterface, keeps the duty-cycle airtime budget of each
+// kosd's radios: builds the RNode driver of an RNodeInterface (serial, or BLE through drivers/ble), keeps the duty-cycle airtime budget of each
 // region sub-band (persisted in the data directory), gates every packet sent on a radio through it, and
 // reports the radio for `kosctl status`.
 //
@@ -25,7 +25,8 @@ import type { Clock, Logger, RandomSource } from "../core/ports.js";
 import { rnodePacketAirtimeMs, RNODE_AIR, type LoraChip, type LoraModulation } from "../radio/airtime.js";
 import { DEFAULT_BUCKET_MS, DutyCycleBudget, type DutyCycleOptions } from "../radio/duty-cycle.js";
 import { RNodeDriver, type RNodeStatus } from "../../drivers/rnode/driver.js";
-import type { RNodeConfig } from "./config/schema.js";
+import { bleCarrier } from "../../drivers/ble/rnode-carrier.js";
+import type { RNodeConfig, RNodePort } from "./config/schema.js";
 import { writeFileAtomic } from "./datadir.js";
 
 export const AIRTIME_FILE = "airtime.json";
@@ -351,17 +352,36 @@ export function subBandOf(c: RNodeConfig): { key: string; region: Region; subBan
   return { key: `${region.id}/${subBand.id}`, region, subBand };
 }
 
-/** Builds the driver and gate of an RNodeInterface (serial ports only; BLE and TCP radios are not driven yet). */
+/** The port as the driver and `kosctl status` name it: the serial path, or ble://ADDRESS, ble://NAME, ble://. */
+export function radioPortName(port: RNodePort): string {
+  switch (port.kind) {
+    case "serial":
+      return port.path;
+    case "ble":
+      return `ble://${port.address ?? port.name ?? ""}`;
+    case "tcp":
+      return `tcp://${port.host}`;
+  }
+}
+
+/**
+ * Builds the driver and gate of an RNodeInterface: on its serial port, or over Bluetooth LE through BlueZ on
+ * the system bus ($DBUS_SYSTEM_BUS_ADDRESS, else the standard socket) for a ble:// port. Either way the driver
+ * retries a missing or lost radio with backoff and configures it again when it is back. TCP radios are not
+ * driven yet (thrown: the interface is not started, with the reason logged).
+ */
 export function buildRadio(
   c: RNodeConfig,
   deps: { random: RandomSource; clock: Clock; budgets: AirtimeBudgets },
   common: { ifacSize?: number; bitrateBps?: number },
 ): RadioGate {
-  if (c.port.kind !== "serial") throw new Error(`RNode radios over ${c.port.kind === "ble" ? "Bluetooth" : "TCP"} are not driven yet by this kosd build; use the serial port`);
+  if (c.port.kind === "tcp") throw new Error("RNode radios over TCP (tcp://) are not driven yet by this kosd build; use the serial port or ble://");
+  const port = radioPortName(c.port);
   const sb = subBandOf(c);
   let gate: RadioGate | null = null;
   const driver = new RNodeDriver({
-    port: c.port.path,
+    port,
+    carrier: c.port.kind === "ble" ? bleCarrier(port, c.bleAdapter !== null ? { adapter: c.bleAdapter } : {}) : null,
     name: c.name,
     frequencyHz: c.frequencyHz,
     bandwidthHz: c.bandwidthHz,

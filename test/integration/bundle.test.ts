@@ -1,5 +1,6 @@
 // The esbuild bundle runs on its own: copied away from the repository, with only what `npm run build`
-// put in dist/ (native addons beside the bundle), it starts and loads serialport's native binding.
+// put in dist/ (native addons beside the bundle), it starts and loads serialport's native binding and the
+// node-ble bundle kosd loads for Bluetooth radios.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -25,6 +26,11 @@ test("dist/ copied elsewhere runs kosctl and kosd and loads the serialport bindi
   // No TypeScript sources or the whole dependency tree: the bundle is self-contained.
   assert.ok(!fs.existsSync(path.join(dir, "node_modules", "serialport")));
   assert.ok(!fs.existsSync(path.join(dir, "node_modules", "node-gyp")));
+  // node-ble (BLE radios), loaded only when kosd starts one, is one file beside the bundle with its D-Bus client.
+  const ble = spawnSync(process.execPath, ["-e", "const b = require('node-ble'); process.stdout.write(typeof b.createBluetooth)"], { cwd: dir, encoding: "utf8", timeout: 20_000, env: { ...process.env, NODE_PATH: "" } });
+  assert.equal(ble.stdout, "function", ble.stderr);
+  assert.deepEqual(fs.readdirSync(path.join(dir, "node_modules", "node-ble")).sort(), ["index.js", "package.json"]);
+  assert.ok(!fs.existsSync(path.join(dir, "node_modules", "dbus-next")));
 });
 
 test("the bundles are single files that start with a node shebang", () => {

@@ -30,6 +30,8 @@ export interface NodeHandle {
   output: string;
   /** Run kosd inside this network namespace (`ip netns exec`); kosctl still runs outside (the socket is a file). */
   netns?: string;
+  /** Extra environment for kosd (e.g. DBUS_SYSTEM_BUS_ADDRESS of a mocked BlueZ). */
+  env?: Record<string, string>;
   identity(): Identity;
 }
 
@@ -55,7 +57,7 @@ export function startNode(n: NodeHandle, timeoutMs = 20_000): Promise<void> {
     const argv = [KOSD, "--config", n.configFile, "--log-level", "debug"];
     // `ip netns exec` execs node in place, so the child's pid is kosd's own and signals reach it directly.
     const [cmd, args] = n.netns !== undefined ? ["ip", ["netns", "exec", n.netns, process.execPath, ...argv]] : [process.execPath, argv];
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: n.env !== undefined ? { ...process.env, ...n.env } : process.env });
     n.child = child;
     let ready = false;
     const timer = setTimeout(() => reject(new Error(`${n.name} not ready: ${n.output.slice(-2000)}`)), timeoutMs);

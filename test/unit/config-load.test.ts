@@ -189,6 +189,11 @@ test("RNode ports are serial paths, ble:// names or addresses, or tcp:// hosts",
   const i = rnode("/dev/ttyACM0");
   assert.ok(i.type === "RNodeInterface");
   assert.deepEqual([i.frequencyHz, i.bandwidthHz, i.txPowerDbm, i.spreadingFactor, i.codingRate, i.id], [868_000_000, 125_000, 0, 8, 5, null]);
+  assert.equal(i.bleAdapter, null);
+  // ble_adapter picks the BlueZ adapter of a BLE radio (default: BlueZ's first).
+  const ble = iface("    type = RNodeInterface\n    port = ble://AA:BB:CC:DD:EE:FF\n    ble_adapter = hci1\n    frequency = 868000000\n    bandwidth = 125000\n    spreadingfactor = 8\n    codingrate = 5\n");
+  assert.ok(ble.type === "RNodeInterface");
+  assert.deepEqual([ble.port, ble.bleAdapter], [{ kind: "ble", name: null, address: "AA:BB:CC:DD:EE:FF" }, "hci1"]);
 });
 
 test("the brief's example error reads file:line: message", () => {
@@ -226,6 +231,7 @@ const CASES: { name: string; text: string; expect: string }[] = [
   { name: "an RNode missing its radio settings", text: "[interfaces]\n  [[R]]\n    type = RNodeInterface\n    port = /dev/ttyUSB0\n", expect: 'kosd.conf:2: interface "R" (RNodeInterface) needs frequency, bandwidth, spreadingfactor, codingrate' },
   { name: "a callsign without an interval", text: "[interfaces]\n  [[R]]\n    type = RNodeInterface\n    port = /dev/ttyUSB0\n    frequency = 868000000\n    bandwidth = 125000\n    spreadingfactor = 8\n    codingrate = 5\n    id_callsign = N0CALL\n", expect: "kosd.conf:9: id_callsign and id_interval go together: the radio sends its callsign every id_interval seconds" },
   { name: "an RNode port with an unknown scheme", text: "[interfaces]\n  [[R]]\n    type = RNodeInterface\n    port = usb://x\n    frequency = 868000000\n    bandwidth = 125000\n    spreadingfactor = 8\n    codingrate = 5\n", expect: 'kosd.conf:4: port "usb://x" has an unknown scheme; use a serial device path, ble:// or tcp://' },
+  { name: "a BLE adapter that is not an adapter name", text: "[interfaces]\n  [[R]]\n    type = RNodeInterface\n    port = ble://RNode 3B87\n    frequency = 868000000\n    bandwidth = 125000\n    spreadingfactor = 8\n    codingrate = 5\n    ble_adapter = usb0\n", expect: 'kosd.conf:9: ble_adapter must be a BlueZ adapter name like hci0, got "usb0"' },
   { name: "a UDP interface that can neither send nor receive", text: "[interfaces]\n  [[U]]\n    type = UDPInterface\n    listen_ip = 0.0.0.0\n", expect: 'kosd.conf:2: interface "U" (UDPInterface) needs listen_ip and listen_port to receive, or forward_ip and forward_port to send (device and port fill in both)' },
   { name: "a TCP server with no address", text: "[interfaces]\n  [[S]]\n    type = TCPServerInterface\n    port = 4242\n", expect: 'kosd.conf:2: interface "S" (TCPServerInterface) needs listen_ip' },
   { name: "a secret never echoed", text: `[interfaces]\n  [[X]]\n${TCP}    passphrase = my, secret\n`, expect: "kosd.conf:7: passphrase takes a single value but got a comma-separated list (quote the value if the comma belongs to it)" },
@@ -253,6 +259,7 @@ const WARNINGS: { name: string; text: string; expect: string }[] = [
   { name: "an IFAC size without a network name", text: `[interfaces]\n  [[X]]\n${TCP}    ifac_size = 64\n`, expect: "kosd.conf:7: ifac_size has no effect without networkname or passphrase" },
   { name: "a listen address next to a device", text: "[interfaces]\n  [[S]]\n    type = TCPServerInterface\n    enabled = yes\n    device = eth0\n    listen_ip = 10.0.0.1\n    listen_port = 4242\n", expect: "kosd.conf:6: listen_ip is ignored because device is set, as in Reticulum" },
   { name: "a send-only UDP interface", text: "[interfaces]\n  [[U]]\n    type = UDPInterface\n    enabled = yes\n    forward_ip = 10.0.0.255\n    forward_port = 4242\n", expect: 'kosd.conf:2: interface "U" (UDPInterface) only sends: it has no listen_ip/listen_port' },
+  { name: "a BLE adapter on a serial radio", text: "[interfaces]\n  [[R]]\n    type = RNodeInterface\n    enabled = yes\n    port = /dev/ttyUSB0\n    frequency = 868000000\n    bandwidth = 125000\n    spreadingfactor = 8\n    codingrate = 5\n    ble_adapter = hci1\n", expect: "kosd.conf:10: ble_adapter applies to ble:// ports only; ignored" },
   { name: "a discovery option", text: `[interfaces]\n  [[X]]\n${TCP}    discoverable = yes\n`, expect: "kosd.conf:7: discoverable is ignored: interface discovery is not implemented by kosd (the interface keeps its configured mode)" },
 ];
 

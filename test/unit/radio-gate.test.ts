@@ -11,7 +11,7 @@ import { DutyCycleBudget } from "../../runtime/radio/duty-cycle.js";
 import { rnodePacketAirtimeMs } from "../../runtime/radio/airtime.js";
 import { formatIssue, loadConfigText } from "../../runtime/host/config/load.js";
 import type { RNodeConfig } from "../../runtime/host/config/schema.js";
-import { AirtimeBudgets, RADIO_LIMITS, RadioGate, subBandOf, type RadioDriver } from "../../runtime/host/radio.js";
+import { AirtimeBudgets, buildRadio, RADIO_LIMITS, RadioGate, radioPortName, subBandOf, type RadioDriver } from "../../runtime/host/radio.js";
 import type { RNodeStatus } from "../../drivers/rnode/driver.js";
 
 function rnodeConfig(extra: string): RNodeConfig {
@@ -165,4 +165,34 @@ test("the airtime budget survives a restart; a damaged file or a refused state s
   refused.load();
   assert.equal(refused.budget("eu868/g3", opts).remainingMs(Date.now()), 0);
   assert.match(l.lines.join("\n"), /airtime budget state refused.*60000 ms window/);
+});
+
+test("buildRadio drives ble:// radios through BlueZ on the system bus; tcp:// is refused with the reason", async (t) => {
+  const config = (port: string, extra = ""): RNodeConfig => {
+    const r = loadConfigText(`[interfaces]\n  [[LoRa]]\n    type = RNodeInterface\n    enabled = yes\n    port = ${port}\n    frequency = 869525000\n    bandwidth = 125000\n    spreadingfactor = 7\n    codingrate = 5\n${extra}`, "kosd.conf");
+    if (!r.ok) assert.fail(r.errors.map(formatIssue).join("\n"));
+    return r.config.interfaces[0] as RNodeConfig;
+  };
+  assert.equal(radioPortName(config("ble://RNode 3B87").port), "ble://RNode 3B87");
+  assert.equal(radioPortName(config("ble://").port), "ble://");
+  assert.equal(radioPortName(config("/dev/ttyACM0").port), "/dev/ttyACM0");
+  const deps = { random: seededRandom(1), clock: systemClock, budgets: new AirtimeBudgets(null, logger().log, systemClock) };
+  assert.throws(() => buildRadio(config("tcp://10.0.0.7"), deps, {}), /RNode radios over TCP \(tcp:\/\/\) are not driven yet/);
+  // The system bus is wherever DBUS_SYSTEM_BUS_ADDRESS says: here nowhere, so the driver stays down with a
+  // D-Bus error (a serial driver would report the device path missing instead) and keeps retrying.
+  const saved = process.env["DBUS_SYSTEM_BUS_ADDRESS"];
+  process.env["DBUS_SYSTEM_BUS_ADDRESS"] = `unix:path=${path.join(os.tmpdir(), `kos-no-bus-${process.pid}`, "bus")}`;
+  const gate = buildRadio(config("ble://aa:bb:cc:dd:ee:ff", "    ble_adapter = hci1\n"), deps, {});
+  t.after(async () => {
+    await gate.stop();
+    if (saved === undefined) delete process.env["DBUS_SYSTEM_BUS_ADDRESS"];
+    else process.env["DBUS_SYSTEM_BUS_ADDRESS"] = saved;
+  });
+  assert.equal(gate.status().port, "ble://AA:BB:CC:DD:EE:FF");
+  gate.driver.start();
+  const deadline = Date.now() + 10_000;
+  while (gate.driver.lastError === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.notEqual(gate.driver.state, "up");
+  assert.ok(["port-lost", "port-open-failed"].includes(gate.driver.lastError!.code), gate.driver.lastError!.message);
+  assert.match(gate.driver.lastError!.message, /^ble:\/\/AA:BB:CC:DD:EE:FF: .*(D-Bus|ENOENT)/);
 });

@@ -242,10 +242,11 @@ url = mqtts://hq.example.org:8883
     forward_ip = 255.255.255.255
     forward_port = 4242
 
-  # A LoRa radio running RNode firmware. The port is a serial device,
-  # ble://NAME, ble://AA:BB:CC:DD:EE:FF (or ble:// for the first paired
-  # RNode), or tcp://HOST for an RNode on the network. Use only frequencies,
-  # bandwidths and powers that are legal where the radio is.
+  # A LoRa radio running RNode firmware. The port is a serial device, or
+  # over Bluetooth LE ble://NAME, ble://AA:BB:CC:DD:EE:FF (or ble:// for the
+  # first paired RNode): pair it once with bluetoothctl. (tcp://HOST is
+  # accepted but not driven yet.) Use only frequencies, bandwidths and
+  # powers that are legal where the radio is.
 
   [[LoRa 868]]
     type = RNodeInterface
@@ -287,4 +288,7 @@ url = mqtts://hq.example.org:8883
 
     # Packet flow control, for homebrew RNodes with little RAM.
     # flow_control = no
+
+    # With a ble:// port, the Bluetooth adapter when it is not BlueZ's
+    # first: ble_adapter = hci1 (a warning on a serial port).
 `;

@@ -463,6 +463,12 @@ export function readInterface(s: ConfigSection, ctx: InterfaceContext): Interfac
         const e = r.entry(callsign !== undefined ? "id_callsign" : "id_interval")!;
         rep.error(e.line, "id_callsign and id_interval go together: the radio sends its callsign every id_interval seconds", e.column);
       }
+      const adapterEntry = r.entry("ble_adapter");
+      const bleAdapter = r.text("ble_adapter") ?? null;
+      if (adapterEntry !== undefined && bleAdapter !== null) {
+        if (!/^hci\d{1,3}$/.test(bleAdapter)) rep.error(adapterEntry.line, `ble_adapter must be a BlueZ adapter name like hci0, got ${JSON.stringify(bleAdapter)}`, adapterEntry.valueColumn);
+        else if (typeof port === "object" && port !== null && port.kind !== "ble") rep.warn(adapterEntry.line, "ble_adapter applies to ble:// ports only; ignored", adapterEntry.column);
+      }
       const rnode: RNodeConfig = {
         ...common, type: t, port: typeof port === "object" && port !== null ? port : { kind: "serial", path: "" },
         frequencyHz: r.num("frequency") ?? 0, bandwidthHz: r.num("bandwidth") ?? radio.preset?.bandwidthHz ?? 0, txPowerDbm: r.num("txpower") ?? 0,
@@ -470,6 +476,7 @@ export function readInterface(s: ConfigSection, ctx: InterfaceContext): Interfac
         flowControl: r.bool("flow_control") ?? false,
         id: callsign !== undefined && interval !== undefined ? { callsign, intervalMs: interval * 1000 } : null,
         airtimeLimitShortPct: r.num("airtime_limit_short") ?? null, airtimeLimitLongPct: r.num("airtime_limit_long") ?? null,
+        bleAdapter: typeof port === "object" && port !== null && port.kind === "ble" ? bleAdapter : null,
         radio: { board: null, region: null, subBand: null, modemPreset: null, antennaGainDbi: null, dutyCyclePct: null },
       };
       // Limits only make sense on settings that are all there and valid.

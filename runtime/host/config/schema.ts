@@ -487,6 +487,8 @@ export interface RNodeConfig extends InterfaceCommon {
   id: { callsign: string; intervalMs: number } | null;
   airtimeLimitShortPct: number | null;
   airtimeLimitLongPct: number | null;
+  /** BlueZ adapter of a ble:// radio (`ble_adapter`, e.g. "hci0"); null: BlueZ's first. */
+  bleAdapter: string | null;
   /** Board, region and modem preset the settings were checked against (./radio.ts); all null when none is named. */
   radio: RadioProfile;
 }
@@ -562,6 +564,7 @@ export const TYPE_OPTIONS: Readonly<Record<InterfaceType, OptionTable>> = {
     sub_band: str({ word: true, nonEmpty: true }),
     modem_preset: str({ word: true, nonEmpty: true }),
     antenna_gain: float(-20, 40, "an antenna gain in dBi from -20 to 40"),
+    ble_adapter: str({ word: true, nonEmpty: true }),
   },
 };
 
