@@ -203,6 +203,9 @@ export class QuorumService {
     const vote = this.#node.run((t) => {
       const r = this.machine.cast(proposalId, choice, t);
       this.app.flush(t);
+      if (!r.ok && r.reason === "already-voted" && before !== null) {
+        throw new QuorumCommandError(`already-voted: this node voted ${choiceName(before.vote.choice)} on ${toHex(proposalId)}; a vote cannot be changed`);
+      }
       if (!r.ok) throw new QuorumCommandError(`${r.reason}${r.detail ? `: ${r.detail}` : ""}`);
       return r.value;
     });
