@@ -84,7 +84,7 @@ test("four kosd decide by local quorum: log-synced membership, hand and policy v
   const proposed = await json(a, ["vote", "propose", "sensor.anomaly", "--payload", JSON.stringify({ sensor: "t-17", value: 81.5 }), "--deadline", `${deadlineS}s`]);
   const id = proposed["proposal"] as string;
   const deadlineMs = Date.parse(proposed["deadline"] as string);
-  const known = async (n: NodeHandle): Promise<boolean> => (await kosctl(n, ["vote", "show", id])).code === 0;
+  const known = async (n: NodeHandle, which = id): Promise<boolean> => (await kosctl(n, ["vote", "show", which])).code === 0;
   for (const n of nodes) assert.ok(await eventually(() => known(n), 30_000, 500), `${n.name} hears of the proposal`);
   assert.ok(await eventually(async () => (await json(c, ["vote", "show", id]))["ownVote"]?.["choice"] === "yes", 20_000, 500), "C votes yes by its policy");
   assert.equal((await json(c, ["vote", "show", id]))["policy"], "anomalies from a");
@@ -161,4 +161,21 @@ test("four kosd decide by local quorum: log-synced membership, hand and policy v
   assert.match((await kosctl(hub, ["status"])).stdout, /Drops {3}: .*bad-signature \d+/);
   // The decision stands everywhere.
   for (const n of nodes) assert.ok(await reached(n));
+
+  // The membership changes only by a certificate of the current one: A proposes version 2 without C; A, B and
+  // the hub approve; A adopts it and logs it, the others take it from the log (checking the certificate).
+  const change = await json(a, ["vote", "membership", "propose-change", ...keys.slice(0, 3).flatMap((k) => ["--member", k]), "--deadline", "90s"]);
+  const changeId = change["proposal"] as string;
+  assert.equal(change["draft"]["version"], 2);
+  for (const n of [hub, b]) assert.ok(await eventually(() => known(n, changeId), 30_000, 500), `${n.name} hears of the membership change`);
+  for (const n of [a, b, hub]) await json(n, ["vote", "cast", changeId, "yes"]);
+  const v2 = async (): Promise<boolean> => (await Promise.all([hub, a, b].map(quorum))).every((x) => x["membership"]?.["version"] === 2 && x["membership"]?.["previous"] === membershipId);
+  assert.ok(await eventually(async () => {
+    if (await v2()) return true;
+    for (const n of nodes) await kosctl(n, ["announce"]);
+    return false;
+  }, 90_000, 2000), `version 2 adopted: ${JSON.stringify(await Promise.all([hub, a, b].map(async (n) => (await quorum(n))["membership"]?.["version"])))}`);
+  // Proposals now name version 2; one naming the stale version 1 is refused.
+  const next = await json(b, ["vote", "propose", "alarm.confirm", "--deadline", "30s"]);
+  assert.equal(next["membership"], (await quorum(b))["membership"]["id"]);
 });
