@@ -112,6 +112,10 @@ test("four kosd decide by local quorum: log-synced membership, hand and policy v
   const reached = async (n: NodeHandle): Promise<boolean> => (await json(n, ["vote", "show", id]))["status"] === "reached";
   for (const n of nodes) assert.ok(await eventually(() => reached(n), 60_000, 500), `${n.name} reaches the certificate`);
   assert.ok(Date.now() < deadlineMs, "every node holds the certificate before the deadline");
+  // kosctl vote watch on a decided proposal prints its state and ends.
+  const watched = await kosctl(c, ["vote", "watch", id, "--json"], 15_000);
+  assert.equal(watched.code, 0, watched.stderr);
+  assert.equal(JSON.parse(watched.stdout.split("\n")[0]!)["view"]["status"], "reached");
 
   // Every node logs the certificate, signed by itself, and it verifies against the membership chain.
   for (const n of nodes) {
