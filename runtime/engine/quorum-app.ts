@@ -29,6 +29,12 @@ export interface QuorumAppOptions {
   onEvent?(event: QuorumEvent): void;
   /** Where the clock is read when a persist completes asynchronously. */
   nowMs(): number;
+  /**
+   * Called after a persist that completed asynchronously was counted and its vote handed to the engine: the
+   * engine's output is then waiting outside any host call, and a host that drains it after each call (kosd's
+   * KosNode.run) does so here.
+   */
+  afterAsyncPersist?(): void;
 }
 
 export interface QuorumAppStats {
@@ -131,8 +137,12 @@ export class QuorumApp {
     };
     try {
       const r = this.#o.persist(proposalId, vote);
-      if (r instanceof Promise) r.then(done, failed);
-      else done();
+      if (r instanceof Promise) {
+        r.then(() => {
+          done();
+          this.#o.afterAsyncPersist?.();
+        }, failed);
+      } else done();
     } catch {
       failed();
     }

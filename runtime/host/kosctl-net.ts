@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { CliError, flagString, parseArgs } from "./cli.js";
 import { ControlError, controlRequest } from "./control.js";
 import { defaultDataDir } from "./datadir.js";
+import { proposalLine } from "./kosctl-vote.js";
 import { mqttStatusText } from "./kosctl-mqtt.js";
 
 function socketPath(args: ReturnType<typeof parseArgs>): string {
@@ -51,6 +52,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
   const s = (await call(args, "status", {}, 10_000)) as Record<string, any>;
   // The MQTT bridge answers separately (a kosd without the command just has no bridge to show).
   s["mqtt"] = await call(args, "mqtt-status", {}, 10_000).catch(() => ({ enabled: false }));
+  s["quorum"] = await call(args, "quorum-status", {}, 10_000).catch(() => ({ enabled: false }));
   return out(args, s, () => {
     let t = `kosd ${s["version"]}  node <${s["identity"]}>  transport ${s["transportEnabled"] ? "on" : "off"}  up ${s["uptimeS"]} s\n`;
     for (const i of s["interfaces"] as Array<Record<string, any>>) {
@@ -68,8 +70,27 @@ export async function statusCommand(argv: string[]): Promise<number> {
     const tables = s["tables"] as Record<string, number>;
     t += `\n paths ${tables["paths"] ?? 0}, links ${(s["links"] as unknown[]).length}, known destinations ${s["knownDestinations"]}\n`;
     if (s["mqtt"]?.["enabled"] === true) t += "\n" + mqttStatusText(s["mqtt"]);
+    if (s["quorum"]?.["enabled"] === true) t += "\n" + quorumStatusText(s["quorum"]);
     return t;
   });
+}
+
+/** The quorum lines of `kosctl status`: membership, open proposals with their tally, recent decisions, drops. */
+export function quorumStatusText(q: Record<string, any>): string {
+  if (q["running"] !== true) return ` quorum: not running${q["error"] ? `: ${q["error"]}` : " (starting)"}\n`;
+  const m = q["membership"];
+  let t = m === null ? " quorum: no membership lists this node yet\n" : ` quorum: membership ${m["id"]} v${m["version"]}, member ${m["index"]} of ${m["members"].length}, threshold ${m["threshold"]}\n`;
+  const open = q["open"] as Array<Record<string, any>>;
+  t += `    Open    : ${open.length === 0 ? "none" : ""}\n`;
+  for (const p of open) t += `      ${proposalLine(p)}`;
+  const recent = q["recent"] as Array<Record<string, any>>;
+  if (recent.length > 0) t += "    Decided :\n";
+  for (const p of recent) t += `      ${proposalLine(p)}`;
+  const drops = Object.entries(q["drops"] as Record<string, number>).filter(([, n]) => n > 0);
+  t += `    Traffic : ${q["stats"]["messagesIn"]} in, ${q["stats"]["messagesOut"]} out; ${q["stats"]["certificates"]} certificate(s), ${q["stats"]["equivocations"]} equivocation(s)\n`;
+  if (drops.length > 0) t += `    Drops   : ${drops.map(([k, n]) => `${k} ${n}`).join(", ")}\n`;
+  t += `    Journal : ${q["journal"]["votes"]} own vote(s) in ${q["journal"]["file"]}\n`;
+  return t;
 }
 
 export async function pathCommand(argv: string[]): Promise<number> {

@@ -5,6 +5,7 @@ import { idCommand } from "./kosctl-id.js";
 import { logCommand } from "./kosctl-log.js";
 import { portsCommand } from "./kosctl-ports.js";
 import { announceCommand, cpCommand, pathCommand, probeCommand, statusCommand } from "./kosctl-net.js";
+import { voteCommand } from "./kosctl-vote.js";
 import { VERSION } from "./version.js";
 
 const HELP = `usage: kosctl <command> [options]
@@ -16,6 +17,7 @@ commands:
   cp        send, fetch or receive files (compatible with rncp)
   announce  announce the running kosd's destinations now
   log       the action log: append, list, tail, show, verify, export/import bundles, status
+  vote      local quorum: memberships, propose, list, show, cast, watch, verify certificates
   id        identities: generate, show, import/export, sign/verify, encrypt/decrypt, hash names
   ports     list serial ports (where RNode radios show up)
   hil       run a scenario on the simulator, emulated radios or a rig (kosctl hil run SCENARIO)
@@ -32,6 +34,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   cp: cpCommand,
   announce: announceCommand,
   log: logCommand,
+  vote: voteCommand,
   ports: portsCommand,
   hil: hilCommand,
   version: async () => {

@@ -1,6 +1,7 @@
 // kosd: the kos-edge daemon. Loads its config (or runs on embedded defaults), loads or creates the node
 // identity in its data directory, starts its interfaces and control socket, and runs until SIGINT/SIGTERM.
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { toHex } from "../core/bytes.js";
 import { cryptoRandom } from "../core/ports.js";
 import { CliError, flagString, parseArgs, runMain } from "./cli.js";
@@ -15,6 +16,9 @@ import { loadOrCreateIdentity } from "./datadir.js";
 import { createLogger, parseLogLevel } from "./logger.js";
 import { KosNode } from "./node.js";
 import { registerOps } from "./ops.js";
+import { registerQuorum, type QuorumState } from "./quorum-ops.js";
+import { QuorumService } from "./quorum-service.js";
+import { VoteJournal, VoteJournalError } from "./vote-journal.js";
 import { VERSION } from "./version.js";
 
 const SYSTEM_CONFIG = "/etc/kos-edge/kosd.conf";
@@ -97,6 +101,9 @@ async function main(argv: string[]): Promise<number> {
   let sync: LogSyncService | null = null;
   const logOpened = registerLog(control, node, { mqttStatus: () => bridge?.status() ?? null, syncStatus: () => sync?.status() ?? null });
   registerMqtt(control, bridge);
+  // Local quorum ([quorum]): needs the action log (memberships, certificates) and the vote journal.
+  const quorum: QuorumState = { enabled: config.quorum.enabled, service: null, error: null };
+  registerQuorum(control, node, quorum);
   try {
     await control.listen();
   } catch (e) {
@@ -112,6 +119,33 @@ async function main(argv: string[]): Promise<number> {
     store.onAppend(() => service.refresh());
   });
   if (bridge !== null) void logOpened.then((store) => bridge.start(store));
+  if (config.quorum.enabled) {
+    void logOpened.then(async (store) => {
+      if (store instanceof Error) {
+        quorum.error = `the action log is not available: ${store.message}`;
+        return;
+      }
+      let journal: VoteJournal;
+      try {
+        journal = VoteJournal.open(path.join(config.dataDir, "quorum"), node.clock.nowMs());
+      } catch (e) {
+        // Never risk a second, different vote: without a readable journal quorum stays off.
+        quorum.error = (e as Error).message;
+        log.log("error", "quorum not started", { error: quorum.error });
+        if (!(e instanceof VoteJournalError)) throw e;
+        return;
+      }
+      if (journal.recovery.truncatedBytes > 0) log.log("warn", "vote journal: cut off a torn tail (a vote being written when kosd stopped; it was never sent)", { bytes: journal.recovery.truncatedBytes });
+      const service = new QuorumService(node, store, config.quorum, journal, log);
+      try {
+        await service.start();
+        quorum.service = service;
+      } catch (e) {
+        quorum.error = `quorum failed to start: ${(e as Error).message}`;
+        log.log("error", "quorum not started", { error: quorum.error });
+      }
+    });
+  }
 
   // Signal handlers go in before the ready line: a supervisor may signal the moment it reads it.
   const stopped = new Promise<number>((resolve) => {
@@ -123,7 +157,7 @@ async function main(argv: string[]): Promise<number> {
       }
       stopping = true;
       log.log("info", "kosd stopping", { signal });
-      void Promise.allSettled([node.stop(), control.close(), bridge?.stop()]).then(() => resolve(0));
+      void Promise.allSettled([quorum.service?.stop(), node.stop(), control.close(), bridge?.stop()]).then(() => resolve(0));
     };
     process.on("SIGINT", () => stop("SIGINT"));
     process.on("SIGTERM", () => stop("SIGTERM"));
@@ -136,6 +170,7 @@ async function main(argv: string[]): Promise<number> {
     interfaces,
     control: config.controlSocket,
     mqtt: config.mqtt.enabled ? config.mqtt.url : "off",
+    quorum: config.quorum.enabled ? "on" : "off",
     startupMs: Number((process.hrtime.bigint() - startedAt) / 1_000_000n),
   });
   process.stdout.write(

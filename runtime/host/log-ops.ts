@@ -194,18 +194,19 @@ export function entryJson(e: LogEntry, full = false): Record<string, unknown> {
     timeMs: e.timeMs,
     time: new Date(e.timeMs).toISOString(),
     kind: e.kind,
-    body: body.ok ? plain(body.value) : { $hex: toHex(e.body) },
+    body: body.ok ? plainJson(body.value) : { $hex: toHex(e.body) },
     ...(full ? { bodyHex: toHex(e.body), authorKey: toHex(e.authorKey), signature: toHex(e.signature), bytes: e.encoded.length } : {}),
   };
 }
 
-function plain(v: unknown): unknown {
+/** A decoded MessagePack value as JSON: bytes as {"$hex"}, big integers as strings, maps as objects. */
+export function plainJson(v: unknown): unknown {
   if (v instanceof Uint8Array) return { $hex: toHex(v) };
   if (typeof v === "bigint") return v.toString();
-  if (Array.isArray(v)) return v.map(plain);
+  if (Array.isArray(v)) return v.map(plainJson);
   if (v instanceof Map) {
-    if ([...v.keys()].every((k) => typeof k === "string")) return Object.fromEntries([...v].map(([k, x]) => [k, plain(x)]));
-    return { $map: [...v].map(([k, x]) => [plain(k), plain(x)]) };
+    if ([...v.keys()].every((k) => typeof k === "string")) return Object.fromEntries([...v].map(([k, x]) => [k, plainJson(x)]));
+    return { $map: [...v].map(([k, x]) => [plainJson(k), plainJson(x)]) };
   }
   return v;
 }

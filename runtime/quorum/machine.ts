@@ -78,7 +78,12 @@ interface Active {
   intervalEndMs: number;
   beaconAtMs: number;
   fired: boolean;
-  heard: number;
+  /**
+   * Consistent HAVEs heard in this interval, per interface or link (destKey): a neighbour's HAVE only
+   * suppresses our beacon where it was heard. A node joining two segments (a hub, a LoRa/Wi-Fi gateway) must
+   * still beacon on the other one, whose nodes never heard that neighbour.
+   */
+  heard: Map<string, number>;
   certSaid: boolean;
   done: boolean;
   pending: Map<string, Pending>;
@@ -438,7 +443,7 @@ export class QuorumMachine {
     }
     const a: Active = {
       hex, proposal: p, membership: entry.m, tally: new Tally(p, entry.m), lastView: "", conflictReported: false,
-      intervalMs: this.#haveMinMs, intervalEndMs: 0, beaconAtMs: 0, fired: false, heard: 0, certSaid: false, done: false, pending: new Map(),
+      intervalMs: this.#haveMinMs, intervalEndMs: 0, beaconAtMs: 0, fired: false, heard: new Map(), certSaid: false, done: false, pending: new Map(),
     };
     this.#active.set(hex, a);
     this.#resetTrickle(a);
@@ -569,7 +574,8 @@ export class QuorumMachine {
     const mine = a.tally.heldBitmap();
     const myFlags = this.#certFlags(a);
     if (equal(mine, bitmap) && myFlags === flags) {
-      a.heard++;
+      const dk = destKey(source);
+      a.heard.set(dk, (a.heard.get(dk) ?? 0) + 1);
       return;
     }
     const theyLack: number[] = [];
@@ -683,7 +689,7 @@ export class QuorumMachine {
     a.intervalEndMs = startMs + a.intervalMs;
     a.beaconAtMs = Math.floor(startMs + a.intervalMs / 2 + this.#uniform() * (a.intervalMs / 2));
     a.fired = false;
-    a.heard = 0;
+    a.heard.clear();
   }
 
   #beacon(a: Active): void {
@@ -696,12 +702,12 @@ export class QuorumMachine {
     }
     if (!a.fired && now >= a.beaconAtMs) {
       a.fired = true;
-      if (a.heard < QUORUM_LIMITS.haveRedundancy) {
-        this.#toAll(encodeHave(a.proposal.id, this.#certFlags(a), a.tally.heldBitmap()));
-        if (hasCert) a.certSaid = true;
-      } else if (hasCert) {
-        a.certSaid = true; // a neighbour said exactly what we would: the certificate is known around us
-      }
+      const have = encodeHave(a.proposal.id, this.#certFlags(a), a.tally.heldBitmap());
+      const quiet = (dk: string): boolean => (a.heard.get(dk) ?? 0) < QUORUM_LIMITS.haveRedundancy;
+      for (const iface of this.#ifaces) if (quiet(`b:${iface}`)) this.#out({ kind: "broadcast", iface }, have);
+      for (const peer of this.#links) if (quiet(`l:${peer}`)) this.#out({ kind: "link", peer }, have);
+      // Said by us where nobody said it, and by a neighbour elsewhere: the certificate is known around us.
+      if (hasCert) a.certSaid = true;
     }
     if (a.fired && now >= a.intervalEndMs) {
       if (hasCert && a.certSaid) {

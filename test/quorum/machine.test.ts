@@ -299,3 +299,21 @@ test("over links: a node with no broadcast interface gets proposals, votes and H
   assert.ok(pump(T0 + 3) >= 2);
   for (const x of [a, b]) assert.equal(x.certificate(p.value.id)?.outcome, "approved", "2 of 3 yes over the link");
 });
+
+test("a HAVE heard on one interface suppresses the beacon there only: a node between two segments still beacons on the other", () => {
+  const ids = identities(71, 3);
+  const m = createMembership({ members: ids.map((i) => i.publicKey) });
+  const hub = new QuorumMachine({ identity: ids[0]!, trust: { genesisIds: [m.id] }, random: seededRandom(5), nowMs: T0, interfaces: ["x", "y"] });
+  assert.ok(hub.addMembership(m).ok);
+  const p = createProposal(ids[1]!, m, { kind: "alarm.confirm", payload: utf8("depot"), deadlineMs: T0 + 60_000, createdMs: T0 });
+  hub.receive(encodeProposalMessage(p.encoded), { kind: "broadcast", iface: "x" }, T0);
+  // The proposer's HAVE (nothing held yet) on x, the same as the hub would say.
+  hub.receive(encodeHave(p.id, 0, new Uint8Array(1)), { kind: "broadcast", iface: "x" }, T0 + 10);
+  hub.takeActions();
+  const haves: string[] = [];
+  for (let t = T0 + 20; t < T0 + QUORUM_LIMITS.haveMinIntervalMs; t += 50) {
+    hub.tick(t);
+    haves.push(...hub.takeActions().filter((a) => a.type === "broadcast" && a.bytes[0] === MessageType.HAVE).map((a) => (a as { iface: string }).iface));
+  }
+  assert.deepEqual(haves, ["y"], "beacon on y, where nobody said it; not on x, where the proposer did");
+});

@@ -10,6 +10,7 @@ import { formatIssue, loadConfig, loadConfigText, type ConfigHost, type KosdConf
 import {
   COMMON_INTERFACE_OPTIONS, LOGGING_OPTIONS, MAIN_OPTIONS, MQTT_OPTIONS, SUPPORTED_INTERFACE_TYPES, TYPE_OPTIONS, type InterfaceConfig,
 } from "../../runtime/host/config/schema.js";
+import { POLICY_OPTIONS, QUORUM_OPTIONS, matchPolicy } from "../../runtime/host/config/quorum.js";
 import { REPO_ROOT } from "../helpers.js";
 
 const files = new Map<string, string>();
@@ -57,7 +58,7 @@ test("the example still loads with every commented-out option switched on", () =
 
 test("the example shows every option kosd acts on", () => {
   const example = exampleConfig();
-  const tables = [MAIN_OPTIONS, LOGGING_OPTIONS, MQTT_OPTIONS, COMMON_INTERFACE_OPTIONS, ...Object.values(TYPE_OPTIONS)];
+  const tables = [MAIN_OPTIONS, LOGGING_OPTIONS, MQTT_OPTIONS, QUORUM_OPTIONS, POLICY_OPTIONS, COMMON_INTERFACE_OPTIONS, ...Object.values(TYPE_OPTIONS)];
   const missing = tables.flatMap((t) => Object.entries(t).filter(([k, d]) => !d.ignored && !d.alias && !new RegExp(`\\b${k}\\b`).test(example)).map(([k]) => k));
   assert.deepEqual(missing, []);
 });
@@ -65,7 +66,7 @@ test("the example shows every option kosd acts on", () => {
 test("the README documents every option, ignored ones included", () => {
   const readmes = [path.join(REPO_ROOT, "runtime", "host", "config", "README.md"), path.join(REPO_ROOT, "README.md")];
   const text = readmes.filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f, "utf8")).join("\n");
-  const tables = [MAIN_OPTIONS, LOGGING_OPTIONS, MQTT_OPTIONS, COMMON_INTERFACE_OPTIONS, ...Object.values(TYPE_OPTIONS)];
+  const tables = [MAIN_OPTIONS, LOGGING_OPTIONS, MQTT_OPTIONS, QUORUM_OPTIONS, POLICY_OPTIONS, COMMON_INTERFACE_OPTIONS, ...Object.values(TYPE_OPTIONS)];
   const missing = tables.flatMap((t) => Object.keys(t).filter((k) => !text.includes("`" + k + "`")));
   assert.deepEqual([...new Set(missing)], []);
 });
@@ -81,6 +82,7 @@ test("no file means built-in defaults, with the data directory from the environm
       enabled: false, url: null, clientId: null, username: null, password: null, topicPrefix: "kos/log", payload: "binary", protocolVersion: 5,
       caFile: null, certFile: null, keyFile: null, keepaliveS: 60, maxInflight: 32, reconnectMaxMs: 60_000,
     },
+    quorum: { enabled: false, trustGenesis: [], trustAuthors: [], trustSelf: true, skewMs: 2000, policies: [] },
   });
 });
 
@@ -331,4 +333,40 @@ test("a file that is not UTF-8 is refused with the line of the first bad byte", 
   } finally {
     fs.rmSync(dir, { recursive: true });
   }
+});
+
+const H1 = "9fb6d773498fb3feda407ed8ef2c3229";
+const H2 = "1d2e3f405162738495a6b7c8d9eaf00b";
+
+test("[quorum]: trust, skew and vote policies in file order", () => {
+  const c = ok(`[quorum]\nenabled = yes\ntrust_genesis = <6F1D2C7E9A0B4C3D8E5F60718293A4B5>\ntrust_authors = ${H1}, ${"ab".repeat(64)}\nskew = 5\n` +
+    `  [[river]]\n    vote = approve\n    kind = sensor.anomaly\n    proposer = ${H1}, ${H2}\n  [[rest]]\n    vote = manual\n    kind = *\n`);
+  assert.deepEqual(c.quorum, {
+    enabled: true, trustGenesis: ["6f1d2c7e9a0b4c3d8e5f60718293a4b5"], trustAuthors: [H1, "ab".repeat(64)], trustSelf: true, skewMs: 5000,
+    policies: [
+      { name: "river", line: 6, vote: "yes", kinds: ["sensor.anomaly"], proposers: [H1, H2] },
+      { name: "rest", line: 10, vote: "manual", kinds: ["*"], proposers: null },
+    ],
+  });
+  assert.equal(matchPolicy(c.quorum.policies, "sensor.anomaly", H2)?.name, "river");
+  assert.equal(matchPolicy(c.quorum.policies, "sensor.anomaly", "00".repeat(16))?.name, "rest");
+  const prefix = ok(`[quorum]\n  [[s]]\n    vote = no\n    kind = sensor.*\n`).quorum.policies;
+  assert.equal(matchPolicy(prefix, "sensor.flood", H1)?.vote, "no");
+  assert.equal(matchPolicy(prefix, "alarm.fire", H1), null);
+});
+
+test("[quorum]: bad values are reported on their lines", () => {
+  const e = errors(
+    "[quorum]\nenabled = maybe\ntrust_genesis = 1234\ntrust_authors = xyz\nskew = 600\ncolour = red\n" +
+      "  [[p1]]\n    vote = perhaps\n    kind = a*b\n    proposer = nobody\n  [[p2]]\n    kind = x\n  [[p3]]\n    vote = yes\n    [[[deep]]]\n",
+  );
+  const want: Array<[number, RegExp]> = [
+    [2, /enabled must be yes or no/], [3, /trust_genesis must list membership ids of 32 hex digits, got "1234"/],
+    [4, /trust_authors must list identity hashes \(32 hex digits\) or public keys \(128 hex digits\)/], [5, /skew must be a whole number of seconds from 0 to 60/],
+    [6, /unknown option "colour" in \[quorum\]/], [8, /vote must be one of yes, no, abstain, manual/], [9, /kind "a\*b" must be at most 32 bytes, with \* only at the end/],
+    [10, /proposer must list identity hashes of 32 hex digits, got "nobody"/], [11, /policy "p2" needs vote/], [13, /policy "p3" needs kind/], [15, /policy "p3" has no subsections/],
+  ];
+  for (const [line, re] of want) assert.ok(e.some((x) => x.startsWith(`/etc/kos/kosd.conf:${line}:`) && re.test(x)), `line ${line} ${re}: ${e.join("\n")}`);
+  assert.match(errors("[quorum]\nenabled = yes\ntrust_self = no\n")[0]!, /kosd.conf:3: with trust_self = no, \[quorum\] needs trust_genesis or trust_authors/);
+  assert.match(errors("[quorom]\n")[0]!, /did you mean \[quorum\]/);
 });

@@ -130,6 +130,38 @@ url = mqtts://hq.example.org:8883
 # max_inflight = 32
 # reconnect_max = 60
 
+
+[quorum]
+
+# Local quorum: nearby members agree on an action (confirm an alarm, release
+# a cache) and leave a certificate anyone can check offline. Proposals and
+# votes travel as gossip on every interface; memberships, certificates and
+# outcomes go into the action log. This node's own votes are kept in
+# <data_dir>/quorum/votes.journal, so it never votes twice differently.
+# See "kosctl vote --help".
+
+enabled = no
+
+# Which genesis memberships (version 1) to trust: by id, and/or those written
+# by these authors (identity hashes, or 128-digit public keys). This node's
+# own ("kosctl vote membership create") are trusted unless trust_self = no.
+# Later versions need a certificate of the one before, whoever wrote them.
+# trust_genesis = 6f1d2c7e9a0b4c3d8e5f60718293a4b5
+# trust_authors = 9fb6d773498fb3feda407ed8ef2c3229
+# trust_self = yes
+
+# Clock difference tolerated between members, in seconds.
+# skew = 2
+
+  # Vote policies: this node votes by itself on matching proposals, the first
+  # matching policy deciding; "manual" leaves it to the operator. kind is a
+  # proposal kind, a prefix ending in *, or * for every kind; proposer (if
+  # given) lists the identity hashes of the members it applies to.
+  [[anomalies from the river sensors]]
+    vote = approve
+    kind = sensor.anomaly
+    proposer = 9fb6d773498fb3feda407ed8ef2c3229, 1d2e3f405162738495a6b7c8d9eaf00b
+
 [interfaces]
 
   # Each [[subsection]] is one interface; its name is free. An interface runs

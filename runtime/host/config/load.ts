@@ -8,6 +8,7 @@ import type { LogLevel } from "../../core/ports.js";
 import type { InterfaceMode } from "../../mesh/types.js";
 import { defaultDataDir } from "../datadir.js";
 import { PARSE_LIMITS, parseConfig, type ConfigSection, type ParseIssue } from "./parse.js";
+import { readQuorum, type QuorumConfig } from "./quorum.js";
 import { checkRadioLimits, readRadioOptions } from "./radio.js";
 import { reticulumInterfaces } from "./reticulum.js";
 import {
@@ -17,6 +18,7 @@ import {
 } from "./schema.js";
 
 export type { ConfigIssue, MqttConfig } from "./schema.js";
+export type { QuorumConfig, QuorumPolicy } from "./quorum.js";
 
 export interface KosdConfig {
   /** The config file, or null when kosd runs on defaults. */
@@ -37,6 +39,8 @@ export interface KosdConfig {
   interfaces: InterfaceConfig[];
   /** [mqtt]: the action-log bridge to a broker (disabled unless `enabled = yes`). */
   mqtt: MqttConfig;
+  /** [quorum]: local quorum (disabled unless `enabled = yes`). */
+  quorum: QuorumConfig;
 }
 
 /** What kosd's command line sets; each wins over the file. Relative paths are taken from the working directory. */
@@ -128,6 +132,7 @@ export function loadConfigText(text: string | null, file: string | null, overrid
   const main = new SectionReader(top.main ?? EMPTY, MAIN_OPTIONS, rep, { where: `[${top.main?.name ?? "kosd"}]`, unknown: "error" });
   const logging = new SectionReader(top.logging ?? EMPTY, LOGGING_OPTIONS, rep, { where: "[logging]", unknown: "error" });
   const mqtt = readMqtt(top.mqtt ?? EMPTY, rep, resolve);
+  const quorum = readQuorum(top.quorum ?? EMPTY, rep);
   const logLevelEntry = main.entry("log_level");
   const loglevelEntry = logging.entry("loglevel");
   if (logLevelEntry && loglevelEntry) rep.error(loglevelEntry.line, `loglevel repeats log_level (line ${logLevelEntry.line}); keep one`, loglevelEntry.column);
@@ -209,6 +214,7 @@ export function loadConfigText(text: string | null, file: string | null, overrid
     reticulumConfig,
     interfaces,
     mqtt,
+    quorum,
   };
   return { ok: true, config, warnings: sortIssues(log.warnings, label) };
 }
@@ -225,7 +231,7 @@ function sortIssues(issues: ConfigIssue[], mainFile: string): ConfigIssue[] {
     .map((x) => x.issue);
 }
 
-type TopSections = { main?: ConfigSection; logging?: ConfigSection; interfaces?: ConfigSection; mqtt?: ConfigSection };
+type TopSections = { main?: ConfigSection; logging?: ConfigSection; interfaces?: ConfigSection; mqtt?: ConfigSection; quorum?: ConfigSection };
 
 function topSections(root: ConfigSection, rep: Reporter): TopSections {
   const out: TopSections = {};
@@ -237,12 +243,14 @@ function topSections(root: ConfigSection, rep: Reporter): TopSections {
     } else if (s.name === "logging") out.logging = s;
     else if (s.name === "interfaces") out.interfaces = s;
     else if (s.name === "mqtt") out.mqtt = s;
+    else if (s.name === "quorum") out.quorum = s;
     else {
-      const near = suggest(s.name, ["kosd", "reticulum", "logging", "interfaces", "mqtt"]);
-      rep.error(s.line, `unknown section [${s.name}]${near ? `; did you mean [${near}]?` : "; kosd reads [kosd], [logging], [interfaces] and [mqtt]"}`);
+      const near = suggest(s.name, ["kosd", "reticulum", "logging", "interfaces", "mqtt", "quorum"]);
+      rep.error(s.line, `unknown section [${s.name}]${near ? `; did you mean [${near}]?` : "; kosd reads [kosd], [logging], [interfaces], [mqtt] and [quorum]"}`);
       continue;
     }
-    if (s.name !== "interfaces") for (const sub of s.sections) rep.error(sub.line, `[${s.name}] has no subsections; "${sub.name}" is not expected here`);
+    // [interfaces] holds interfaces and [quorum] vote policies as [[subsections]].
+    if (s.name !== "interfaces" && s.name !== "quorum") for (const sub of s.sections) rep.error(sub.line, `[${s.name}] has no subsections; "${sub.name}" is not expected here`);
   }
   return out;
 }
