@@ -256,13 +256,17 @@ export class Engine {
     if (known === null) return err("bad-destination", "unknown destination: no announce received for it");
     if (this.#links.size >= ENGINE_LIMITS.maxLinks) return err("too-long", "too many links");
     const path = this.transport.pathTo(dest);
-    const hwMtu = path !== null ? this.#interfaces.get(path.interfaceId)?.hwMtu : undefined;
+    const iface = path !== null ? this.#interfaces.get(path.interfaceId) : undefined;
+    const hwMtu = iface?.hwMtu;
+    // The establishment timeout counts the path's hops (an unknown path counts as 128 hops: 13 minutes).
     const { link, request } = Link.initiate({
       destinationHash: dest,
       destinationIdentity: known.identity,
       random: this.#random,
       nowMs,
       ...(hwMtu !== undefined ? { hwMtu } : {}),
+      ...(path !== null ? { hops: path.hops } : {}),
+      ...(iface !== undefined && iface.bitrateBps > 0 ? { firstHopBitrateBps: iface.bitrateBps } : {}),
     });
     const entry: LinkEntry = { link, local: null, remoteDestination: dest.slice(), resources: new LinkResources(link, this.#random) };
     this.#links.set(toHex(link.linkId), entry);

@@ -314,6 +314,33 @@ export class LogStore extends LogReads {
     this.#commit.close();
   }
 
+  /**
+   * Heads as `offer` sees them: entries accepted but not yet durable count. A sync session must chain on these
+   * at once (the next entry of a message arrives before the first is on disk); `heads` shows durable ones only.
+   */
+  tips(): Array<{ author: Bytes; seq: number; hash: Bytes }> {
+    const out: Array<{ author: Bytes; seq: number; hash: Bytes }> = [];
+    for (const st of this.index.authors.values()) if (st.tipSeq > 0) out.push({ author: st.author, seq: st.tipSeq, hash: st.tipHash });
+    return out;
+  }
+
+  tip(author: Bytes): { author: Bytes; seq: number; hash: Bytes } | null {
+    const st = this.index.author(author);
+    return st === undefined || st.tipSeq === 0 ? null : { author: st.author, seq: st.tipSeq, hash: st.tipHash };
+  }
+
+  /** An entry of the chain, durable or accepted and on its way to disk. */
+  getAccepted(author: Bytes, seq: number): LogEntry | null {
+    const st = this.index.author(author);
+    if (st === undefined) return null;
+    const pending = st.pending.get(seq);
+    if (pending !== undefined) {
+      const d = decodeEntry(pending);
+      return d.ok ? d.value : null;
+    }
+    return this.get(author, seq);
+  }
+
   stats(): { segments: number; bytes: number; entries: number; authors: number; forks: number; queued: number; indexBytes: number; broken: string | null } {
     return {
       segments: this.#segments.length,
