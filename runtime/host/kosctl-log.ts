@@ -203,7 +203,7 @@ const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
       const rec = s["recovery"] as Row;
       for (const x of rec["truncated"] as Row[]) t += `recovery: truncated a torn tail of ${x["file"]} at ${x["offset"]} (${x["bytes"]} bytes)\n`;
       for (const x of rec["quarantined"] as Row[]) t += `recovery: ${x["file"]} damaged at ${x["offset"]} (${x["reason"]}), kept as ${x["movedTo"]}\n`;
-      t += syncPeersText(s["peers"] as Row[] | null);
+      t += syncPeersText(s["peers"] as Row[] | null, typeof s["peersEvicted"] === "number" ? s["peersEvicted"] : 0);
       t += mqttStatusText(s["mqtt"] as Row | undefined);
       return t;
     });
@@ -224,14 +224,14 @@ function kib(n: number): string {
 }
 
 /** The per-peer sync lines of `kosctl log status`. */
-export function syncPeersText(peers: Row[] | null): string {
+export function syncPeersText(peers: Row[] | null, evicted = 0): string {
   if (peers === null) return "sync: not running\n";
   if (peers.length === 0) return "sync: no peers heard yet (peers appear when they announce a log or open a sync link)\n";
-  let t = `sync: ${peers.length} peer(s)\n`;
+  let t = `sync: ${peers.length} peer(s)${evicted > 0 ? ` (${evicted} least recently seen forgotten)` : ""}\n`;
   for (const p of peers) {
     const seen = p["lastSeenAgoS"] === null ? "never seen" : `last seen ${p["lastSeenAgoS"]} s ago`;
     t += ` ${p["identity"] ?? p["peer"]}  ${SYNC_STATE_TEXT[p["state"]] ?? p["state"]}  ${seen}\n`;
-    t += `   sent ${p["entriesSent"]} entries (${kib(p["bytesSent"])}), received ${p["entriesReceived"]} (${kib(p["bytesReceived"])}) in ${p["sessions"] + (p["session"] !== null ? 1 : 0)} session(s)`;
+    t += `   sent ${p["entriesSent"]} entries${p["entriesResent"] > 0 ? ` (+${p["entriesResent"]} re-sent)` : ""} (${kib(p["bytesSent"])}), received ${p["entriesReceived"]} (${kib(p["bytesReceived"])}) in ${p["sessions"] + (p["session"] !== null ? 1 : 0)} session(s)`;
     if (p["rejected"] > 0 || p["dropped"] > 0) t += `, ${p["rejected"]} refused, ${p["dropped"]} dropped`;
     t += "\n";
     if (p["destination"] !== null) t += `   destination <${p["destination"]}>${p["peerEntries"] !== null ? `, announced ${p["peerEntries"]} entries` : ""}\n`;

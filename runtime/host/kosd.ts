@@ -99,7 +99,7 @@ async function main(argv: string[]): Promise<number> {
   // The action-log bridge to headquarters ([mqtt]), fed once the log is open.
   const bridge = config.mqtt.enabled ? new MqttBridge({ config: config.mqtt, dataDir: config.dataDir, identityHash: identity.hash, log, random: cryptoRandom }) : null;
   let sync: LogSyncService | null = null;
-  const logOpened = registerLog(control, node, { mqttStatus: () => bridge?.status() ?? null, syncStatus: () => sync?.status() ?? null });
+  const logOpened = registerLog(control, node, { mqttStatus: () => bridge?.status() ?? null, syncStatus: () => sync?.status() ?? null, syncPeersEvicted: () => sync?.peersEvicted ?? 0 });
   registerMqtt(control, bridge);
   // Local quorum ([quorum]): needs the action log (memberships, certificates) and the vote journal.
   const quorum: QuorumState = { enabled: config.quorum.enabled, service: null, error: null };

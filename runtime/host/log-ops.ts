@@ -18,6 +18,8 @@ export interface LogOpsOptions {
   mqttStatus?: () => Record<string, unknown> | null;
   /** Per-peer sync state for `log status` (LogSyncService.status in ./log-sync.ts); null until sync runs. */
   syncStatus?: () => Array<Record<string, unknown>> | null;
+  /** Sync peers forgotten to keep the table within its bound (LogSyncService.peersEvicted). */
+  syncPeersEvicted?: () => number;
 }
 
 /** Opens the store and registers the log commands; resolves with the open store (or why it did not open). */
@@ -158,6 +160,7 @@ export function registerLog(server: ControlServer, node: KosNode, opts: LogOpsOp
       recovery: s.recovery,
       // null: sync is not running (the log did not open, or this is not kosd); else one row per peer.
       peers: opts.syncStatus?.() ?? null,
+      peersEvicted: opts.syncPeersEvicted?.() ?? 0,
       mqtt: opts.mqttStatus?.() ?? { enabled: false },
     };
   });

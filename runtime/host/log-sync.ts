@@ -4,7 +4,9 @@
 // entries land in the durable store through a LogView adapter. The initiator identifies itself on the link
 // (one packet) so the responder can name it; per-peer state (phase, counters, last error, next retry) is kept
 // for `kosctl log status`, and a session we opened that ends with the logs still different is retried with
-// backoff while the peer stays known.
+// backoff while the peer stays known. A peer counts as in sync only on evidence: the digests matched in a
+// HELLO exchange; the initiator asks once more (a resync, two small packets) when its session has gone quiet
+// without that, since entries it pushed may have been lost with a link that went quiet.
 import { equal, toHex, type Bytes } from "../core/bytes.js";
 import type { EngineEvent, LocalDestination } from "../engine/events.js";
 import { destinationHash } from "../wire/destination.js";
@@ -31,24 +33,55 @@ const MAX_PEERS = 256;
  */
 const RETRY_FIRST_MS = 60_000;
 const RETRY_MAX_MS = 30 * 60_000;
+/** Retries in a row without hearing the peer's announce; then we wait for it to announce again. */
+const RETRY_MAX_ATTEMPTS = 12;
+/** An initiator's session quiet this long, nothing awaited and the digests not yet seen equal: resync. */
+const CONFIRM_QUIET_MS = 2_000;
+/** Resyncs one session may make to confirm; past this the logs stay different (a fork, refused entries). */
+const CONFIRM_MAX = 3;
 
-/** The durable store seen through the sync machine's LogView. */
+/** The timers of the service (tests substitute a virtual clock's). */
+export interface SyncTimers {
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+const realTimers: SyncTimers = {
+  set(fn, ms) {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return t;
+  },
+  clear(handle) {
+    clearTimeout(handle as NodeJS.Timeout);
+  },
+};
+
+export interface LogSyncOptions {
+  timers?: SyncTimers;
+}
+
+/**
+ * The durable store seen through the sync machine's LogView. Entries the store accepted but has not yet written
+ * count as held (tips, not durable heads): `accept` must answer at once, and the next entry of the same message
+ * chains on the one before it. Seeing only durable heads, a session held every entry after the first of a
+ * message as "ahead" until the write finished, then asked for them again.
+ */
 export class StoreView implements LogView {
   constructor(private readonly store: LogStore) {}
 
   heads(): ReadonlyMap<string, Head> {
     const m = new Map<string, Head>();
-    for (const h of this.store.heads()) m.set(toHex(h.author), { author: h.author, seq: h.seq, hash: h.hash });
+    for (const h of this.store.tips()) m.set(toHex(h.author), { author: h.author, seq: h.seq, hash: h.hash });
     return m;
   }
 
   head(author: Bytes): Head | null {
-    const h = this.store.head(author);
-    return h === null ? null : { author: h.author, seq: h.seq, hash: h.hash };
+    return this.store.tip(author);
   }
 
   get(author: Bytes, seq: number): LogEntry | null {
-    return this.store.get(author, seq);
+    return this.store.getAccepted(author, seq);
   }
 
   accept(entry: LogEntry): AcceptResult {
@@ -77,7 +110,10 @@ export type PeerSyncState = SessionPhase | "behind";
 
 interface PeerTotals {
   sessions: number;
+  /** Distinct entries sent per session (a repair within a session not again). */
   entriesSent: number;
+  /** Sends of entries already sent in the same session (repairs after lost packets). */
+  entriesResent: number;
   entriesReceived: number;
   bytesSent: number;
   bytesReceived: number;
@@ -100,7 +136,10 @@ interface Peer {
   totals: PeerTotals;
   lastError: { atMs: number; message: string } | null;
   retryAtMs: number | null;
+  /** Sessions in a row that ended without the logs found equal (the backoff exponent). */
   failures: number;
+  /** Retries scheduled since the peer's last announce (bounded by RETRY_MAX_ATTEMPTS). */
+  retriesSinceHeard: number;
 }
 
 interface Running {
@@ -111,6 +150,10 @@ interface Running {
   lastActivityMs: number;
   /** Why the session failed, if it did (stalled); reported when its link closes. */
   failed: string | null;
+  /** Our digest when the peer's was found equal to it in this session (HELLO exchange); null: not yet. */
+  matchedDigest: Bytes | null;
+  /** Resyncs made to confirm the logs are equal. */
+  confirms: number;
 }
 
 export class LogSyncService {
@@ -123,14 +166,19 @@ export class LogSyncService {
   readonly #peers = new Map<string, Peer>();
   /** Links we opened and are waiting to be established, by the peer's destination (hex), and when. */
   readonly #pendingLinks = new Map<string, number>();
-  #timer: NodeJS.Timeout | null = null;
-  #retryTimer: NodeJS.Timeout | null = null;
-  #announceTimer: NodeJS.Timeout | null = null;
+  readonly #timers: SyncTimers;
+  #timer: unknown = null;
+  #retryTimer: unknown = null;
+  #announceTimer: unknown = null;
   #lastAnnounceMs = 0;
   #hint: LogHint;
+  /** Peers forgotten to keep the table within MAX_PEERS. */
+  #peersEvicted = 0;
+  #digestMemo: Bytes | null = null;
 
-  constructor(node: KosNode, store: LogStore) {
+  constructor(node: KosNode, store: LogStore, opts: LogSyncOptions = {}) {
     this.#node = node;
+    this.#timers = opts.timers ?? realTimers;
     this.view = new StoreView(store);
     this.#hint = this.#currentHint();
     this.#dest = node.run(() =>
@@ -167,11 +215,10 @@ export class LogSyncService {
     const now = this.#node.clock.nowMs();
     if (!force && now - this.#lastAnnounceMs < HINT_ANNOUNCE_MIN_MS) {
       if (this.#announceTimer === null) {
-        this.#announceTimer = setTimeout(() => {
+        this.#announceTimer = this.#timers.set(() => {
           this.#announceTimer = null;
           this.announce(true);
         }, HINT_ANNOUNCE_MIN_MS - (now - this.#lastAnnounceMs));
-        this.#announceTimer.unref();
       }
       return;
     }
@@ -181,10 +228,16 @@ export class LogSyncService {
 
   /** Tells running sessions that the store grew (a local append), so they can offer it. */
   refresh(): void {
+    this.#digestMemo = null;
     const now = this.#node.clock.nowMs();
     for (const r of this.#sessions.values()) r.session.refresh(now);
     this.#pump();
     this.announce(false);
+  }
+
+  /** Peers forgotten since start to keep the table within its bound (least recently seen first). */
+  get peersEvicted(): number {
+    return this.#peersEvicted;
   }
 
   /** Per-peer sync state, most recently seen first (kosctl log status). */
@@ -198,7 +251,8 @@ export class LogSyncService {
       let retryAtMs = p.retryAtMs;
       if (r !== undefined) {
         const st = r.session.stats;
-        t.entriesSent += st.entriesSent;
+        t.entriesSent += st.entriesSent - st.entriesResent;
+        t.entriesResent += st.entriesResent;
         t.entriesReceived += st.entriesReceived;
         t.bytesSent += st.bytesSent;
         t.bytesReceived += st.bytesReceived;
@@ -206,7 +260,7 @@ export class LogSyncService {
         t.dropped += sum(st.dropped);
         retryAtMs = r.session.nextRetryMs;
       }
-      const state: PeerSyncState = r !== undefined ? r.session.phase : p.digest === null ? "idle" : equal(p.digest, ours.digest) ? "in-sync" : "behind";
+      const state: PeerSyncState = r !== undefined ? runningPhase(r) : p.digest === null ? "idle" : equal(p.digest, ours.digest) ? "in-sync" : "behind";
       return {
         peer: p.key,
         identity: p.identity === null ? null : toHex(p.identity),
@@ -239,12 +293,13 @@ export class LogSyncService {
     let p = this.#peers.get(key);
     if (p !== undefined) this.#peers.delete(key);
     else {
-      p = { key, ...make(), lastSeenMs: null, lastContactMs: null, digest: null, entryCount: null, totals: emptyTotals(), lastError: null, retryAtMs: null, failures: 0 };
+      p = { key, ...make(), lastSeenMs: null, lastContactMs: null, digest: null, entryCount: null, totals: emptyTotals(), lastError: null, retryAtMs: null, failures: 0, retriesSinceHeard: 0 };
       if (this.#peers.size >= MAX_PEERS) {
         const busy = new Set([...this.#sessions.values()].map((r) => r.peer));
         for (const [k, old] of this.#peers) {
           if (busy.has(old)) continue;
           this.#peers.delete(k);
+          this.#peersEvicted++;
           break;
         }
       }
@@ -275,17 +330,24 @@ export class LogSyncService {
 
   #scheduleRetry(p: Peer, now: number): void {
     p.failures++;
+    if (p.retriesSinceHeard >= RETRY_MAX_ATTEMPTS) {
+      // Unreachable for hours: its next announce (reachable again) opens a session or restarts the retries.
+      p.retryAtMs = null;
+      this.#node.log.log("info", "log sync: no more retries until the peer announces", { peer: p.key, failures: p.failures });
+      return;
+    }
+    p.retriesSinceHeard++;
     p.retryAtMs = now + Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.min(p.failures - 1, 10));
     this.#armRetryTimer();
   }
 
   #armRetryTimer(): void {
-    if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
+    if (this.#retryTimer !== null) this.#timers.clear(this.#retryTimer);
     this.#retryTimer = null;
     let next = Infinity;
     for (const p of this.#peers.values()) if (p.retryAtMs !== null) next = Math.min(next, p.retryAtMs);
     if (next === Infinity) return;
-    this.#retryTimer = setTimeout(() => {
+    this.#retryTimer = this.#timers.set(() => {
       this.#retryTimer = null;
       const now = this.#node.clock.nowMs();
       const ours = this.#currentHint();
@@ -297,7 +359,6 @@ export class LogSyncService {
       }
       this.#armRetryTimer();
     }, Math.max(0, Math.min(2 ** 31 - 1, next - this.#node.clock.nowMs())));
-    this.#retryTimer.unref();
   }
 
   #onEvent(ev: EngineEvent): void {
@@ -307,6 +368,7 @@ export class LogSyncService {
       if (!equal(ev.nameHash, this.#dest.nameHash) || equal(ev.identityHash, node.identity.hash)) return;
       const p = this.#peerFor(ev.identityHash);
       p.lastSeenMs = now;
+      p.retriesSinceHeard = 0;
       const hint = decodeLogHint(ev.appData);
       if (hint !== null) {
         p.digest = hint.digest;
@@ -352,7 +414,7 @@ export class LogSyncService {
         random: node.random,
         rttMs: link.rttMs,
       });
-      this.#sessions.set(linkKey, { session, linkId: ev.linkId, peer, initiator: outgoing, lastActivityMs: now, failed: null });
+      this.#sessions.set(linkKey, { session, linkId: ev.linkId, peer, initiator: outgoing, lastActivityMs: now, failed: null, matchedDigest: null, confirms: 0 });
       if (outgoing) session.start(now);
       this.#pump();
       return;
@@ -400,19 +462,20 @@ export class LogSyncService {
     const p = r.peer;
     const st = r.session.stats;
     addTotals(p.totals, {
-      sessions: 1, entriesSent: st.entriesSent, entriesReceived: st.entriesReceived, bytesSent: st.bytesSent, bytesReceived: st.bytesReceived,
-      rejected: sum(st.rejected), dropped: sum(st.dropped),
+      sessions: 1, entriesSent: st.entriesSent - st.entriesResent, entriesResent: st.entriesResent, entriesReceived: st.entriesReceived,
+      bytesSent: st.bytesSent, bytesReceived: st.bytesReceived, rejected: sum(st.rejected), dropped: sum(st.dropped),
     });
     p.lastContactMs = now;
     if (p.identity === null) this.#peers.delete(p.key); // an anonymous responder session: nothing to keep
-    if (r.session.phase === "in-sync") {
-      // Both sides hold what the other had: the peer's digest is ours (until either log grows).
-      p.digest = this.#currentHint().digest;
+    if (r.failed === null && r.matchedDigest !== null) {
+      // The peer said its digest equals ours: that is the peer's digest (until either log grows).
+      p.digest = r.matchedDigest;
       p.failures = 0;
       p.retryAtMs = null;
       return;
     }
-    this.#fail(p, r.failed ?? `the link closed during ${r.session.phase === "idle" ? "the start of the session" : r.session.phase}`);
+    const phase = runningPhase(r);
+    this.#fail(p, r.failed ?? `the link closed during ${phase === "idle" ? "the start of the session" : phase === "in-sync" ? "the session" : phase} (logs not confirmed equal)`);
     if (r.initiator) this.#scheduleRetry(p, now);
   }
 
@@ -423,7 +486,12 @@ export class LogSyncService {
       for (const m of r.session.takeMessages()) node.run((t) => node.engine.linkSend(r.linkId, m, t));
       let grew = false;
       for (const e of r.session.takeEvents()) {
-        if (e.kind === "accepted") grew = true;
+        if (e.kind === "accepted") {
+          grew = true;
+          this.#digestMemo = null;
+        }
+        // Equal digests were just compared against our view as it is now.
+        if (e.kind === "peer" && e.state === "in-sync") r.matchedDigest = this.#ourDigest();
         if (e.kind === "rejected") this.#fail(r.peer, `refused entry ${toHex(e.author)}:${e.seq} (${e.reason})`);
         if (e.kind === "stalled") {
           r.failed = `the peer stopped answering (waiting for ${e.waitingFor}${e.missing > 0 ? `, ${e.missing} entries missing` : ""})`;
@@ -431,29 +499,68 @@ export class LogSyncService {
         }
       }
       if (grew) r.lastActivityMs = now;
+      if (r.failed === null && this.#confirmDue(r, now)) {
+        if (r.confirms >= CONFIRM_MAX) {
+          r.failed = `the logs still differ after ${CONFIRM_MAX} exchanges`;
+          node.run((t) => node.engine.closeLink(r.linkId, t));
+          continue;
+        }
+        // Quiet and done, but no evidence the peer holds what we hold: ask (HELLO with our digest).
+        r.confirms++;
+        r.lastActivityMs = now;
+        r.session.resync(now);
+        for (const m of r.session.takeMessages()) node.run((t) => node.engine.linkSend(r.linkId, m, t));
+      }
       if (now - r.lastActivityMs > IDLE_CLOSE_MS) node.run((t) => node.engine.closeLink(r.linkId, t));
     }
     this.#schedule();
   }
 
+  /** An initiator's session with nothing awaited, quiet for a while, the logs not (or no longer) seen equal. */
+  #confirmDue(r: Running, now: number): boolean {
+    return this.#unconfirmed(r) && now - r.lastActivityMs >= CONFIRM_QUIET_MS;
+  }
+
+  #unconfirmed(r: Running): boolean {
+    if (!r.initiator || r.failed !== null || !r.session.idle) return false;
+    return r.matchedDigest === null || !equal(r.matchedDigest, this.#ourDigest());
+  }
+
+  /** Our digest, computed once per change of the log (refresh, entries accepted). */
+  #ourDigest(): Bytes {
+    return (this.#digestMemo ??= this.#currentHint().digest);
+  }
+
   #schedule(): void {
-    if (this.#timer !== null) clearTimeout(this.#timer);
+    if (this.#timer !== null) this.#timers.clear(this.#timer);
+    this.#timer = null;
     let next = Infinity;
-    for (const r of this.#sessions.values()) next = Math.min(next, r.session.nextDeadlineMs(), r.lastActivityMs + IDLE_CLOSE_MS + 1);
+    for (const r of this.#sessions.values()) {
+      next = Math.min(next, r.session.nextDeadlineMs(), r.lastActivityMs + IDLE_CLOSE_MS + 1);
+      if (this.#unconfirmed(r)) next = Math.min(next, r.lastActivityMs + CONFIRM_QUIET_MS);
+    }
     if (next === Infinity) return;
     const wait = Math.max(0, Math.min(5_000, next - this.#node.clock.nowMs()));
-    this.#timer = setTimeout(() => {
+    this.#timer = this.#timers.set(() => {
       this.#timer = null;
       const now = this.#node.clock.nowMs();
       for (const r of this.#sessions.values()) r.session.tick(now);
       this.#pump();
     }, wait);
-    this.#timer.unref();
   }
 }
 
+/**
+ * A running session's phase for status: "in-sync" only once the digests matched; a session that merely has
+ * nothing left to do (what we pushed may not have arrived) is still "summarising" until its HELLO is answered.
+ */
+function runningPhase(r: Running): SessionPhase {
+  const phase = r.session.phase;
+  return phase === "in-sync" && r.matchedDigest === null ? "summarising" : phase;
+}
+
 function emptyTotals(): PeerTotals {
-  return { sessions: 0, entriesSent: 0, entriesReceived: 0, bytesSent: 0, bytesReceived: 0, rejected: 0, dropped: 0 };
+  return { sessions: 0, entriesSent: 0, entriesResent: 0, entriesReceived: 0, bytesSent: 0, bytesReceived: 0, rejected: 0, dropped: 0 };
 }
 
 function addTotals(into: PeerTotals, add: PeerTotals): void {

@@ -10,6 +10,8 @@ import { Engine } from "../engine/engine.js";
 import type { EngineEvent } from "../engine/events.js";
 import { fromHex } from "../core/bytes.js";
 import type { KosdConfig } from "./config/load.js";
+import type { InterfaceConfig } from "./config/schema.js";
+import type { LinkDriver } from "../../drivers/port.js";
 import { writeFileAtomic } from "./datadir.js";
 import { InterfaceManager } from "./interfaces.js";
 import { AIRTIME_FILE, AirtimeBudgets } from "./radio.js";
@@ -21,6 +23,12 @@ const MAX_SLEEP_MS = 1000;
 const MAX_LISTENERS = 64;
 
 export type EventListener = (ev: EngineEvent) => void;
+
+/** Test seams, never set by kosd: in-process nodes wired by in-memory drivers. */
+export interface KosNodeOptions {
+  /** Makes the driver of each configured interface instead of the real one (TCP, UDP, radio...). */
+  makeDriver?: (config: InterfaceConfig) => LinkDriver;
+}
 
 export class KosNode {
   readonly engine: Engine;
@@ -40,6 +48,7 @@ export class KosNode {
     readonly log: Logger,
     readonly clock: Clock = systemClock,
     readonly random: RandomSource = cryptoRandom,
+    opts: KosNodeOptions = {},
   ) {
     this.startedAtMs = clock.nowMs();
     this.engine = new Engine({
@@ -59,7 +68,7 @@ export class KosNode {
       },
       random,
       log,
-      undefined,
+      opts.makeDriver,
       { clock, airtime: this.airtime },
     );
   }

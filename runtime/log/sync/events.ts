@@ -31,7 +31,10 @@ export interface SyncStats {
   airBytesSent: number;
   /** Channel time of what we sent (LoRa airtime, or bits over the bitrate). */
   airtimeMs: number;
+  /** Entries put in messages, every send counted (a repair after a lost packet again). */
   entriesSent: number;
+  /** Of entriesSent, sends of an entry already sent in this session (repairs of lost packets, NACKs answered). */
+  entriesResent: number;
   /** Entries that joined the view. */
   entriesReceived: number;
   duplicates: number;
@@ -46,7 +49,7 @@ export interface SyncStats {
 
 export function newStats(): SyncStats {
   return {
-    messagesSent: 0, messagesReceived: 0, bytesSent: 0, bytesReceived: 0, airBytesSent: 0, airtimeMs: 0, entriesSent: 0,
+    messagesSent: 0, messagesReceived: 0, bytesSent: 0, bytesReceived: 0, airBytesSent: 0, airtimeMs: 0, entriesSent: 0, entriesResent: 0,
     entriesReceived: 0, duplicates: 0, forks: 0, heldAhead: 0, rejected: {}, dropped: {}, retries: 0,
   };
 }

@@ -24,6 +24,8 @@ export class EntrySender {
   readonly #agreed = new Map<string, number>();
   readonly #sent = new Set<string>();
   readonly #stream: StreamSender;
+  /** Entries sent again that this session had sent before (repairs), since the last `takeResent`. */
+  #resent = 0;
 
   constructor(view: LogView, mdu: number, priority: PriorityFn) {
     this.#view = view;
@@ -93,8 +95,19 @@ export class EntrySender {
     return p !== null && equal(p.hash, e.prev) ? p : null;
   }
 
+  /** Sends of entries sent before in this session, since the last call (a count past maxSentRemembered is low). */
+  takeResent(): number {
+    const n = this.#resent;
+    this.#resent = 0;
+    return n;
+  }
+
   #markSent(entries: LogEntry[]): void {
     if (this.#sent.size + entries.length > SYNC_LIMITS.maxSentRemembered) this.#sent.clear();
-    for (const e of entries) this.#sent.add(`${toHex(e.author)}:${e.seq}`);
+    for (const e of entries) {
+      const key = `${toHex(e.author)}:${e.seq}`;
+      if (this.#sent.has(key)) this.#resent++;
+      else this.#sent.add(key);
+    }
   }
 }

@@ -265,6 +265,15 @@ export class SyncSession {
     return "in-sync";
   }
 
+  /**
+   * The logs were found equal in this exchange (HELLO digests matched): the only evidence a session has that
+   * the peer holds what we hold. "in-sync" as a phase means only that nothing is awaited or left to send:
+   * what we pushed may have been lost with a link that went quiet. `resync` asks again.
+   */
+  get digestsMatched(): boolean {
+    return this.#inSync;
+  }
+
   /** When the session asks the peer again if nothing comes (HELLO, summary, wanted entries); null: not waiting. */
   get nextRetryMs(): number | null {
     let t = Infinity;
@@ -536,6 +545,7 @@ export class SyncSession {
     const next = this.#sender.next();
     if (next === null) return null;
     this.stats.entriesSent += next.entries;
+    this.stats.entriesResent += this.#sender.takeResent();
     return next.message;
   }
 
