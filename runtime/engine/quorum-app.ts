@@ -23,8 +23,10 @@ export interface QuorumAppOptions {
   /**
    * Makes our own signed vote durable (the host's vote journal, synced to disk). The machine sends the vote
    * once this resolves; a rejection leaves it unsent (and counted), and the host may retry by casting again.
+   * A host on a virtual clock (the simulator) returns "deferred" and calls votePersisted() when its modelled
+   * sync completes: a promise would settle outside its clock.
    */
-  persist(proposalId: Bytes, vote: Bytes): Promise<void> | void;
+  persist(proposalId: Bytes, vote: Bytes): Promise<void> | void | "deferred";
   /** Every machine event, in order. */
   onEvent?(event: QuorumEvent): void;
   /** Where the clock is read when a persist completes asynchronously. */
@@ -90,6 +92,14 @@ export class QuorumApp {
     this.#drain(nowMs);
   }
 
+  /** For a persist that returned "deferred": the vote is durable now; count it and send it. */
+  votePersisted(proposalId: Bytes, nowMs: number): void {
+    if (this.#stopped) return;
+    this.#syncInterfaces();
+    this.#o.machine.votePersisted(proposalId, nowMs);
+    this.#drain(nowMs);
+  }
+
   stop(): void {
     this.#stopped = true;
   }
@@ -132,7 +142,7 @@ export class QuorumApp {
     try {
       const r = this.#o.persist(proposalId, vote);
       if (r instanceof Promise) r.then(done, failed);
-      else done();
+      else if (r !== "deferred") done();
     } catch {
       failed();
     }
