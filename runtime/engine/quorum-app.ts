@@ -106,7 +106,11 @@ export class QuorumApp {
 
   #syncInterfaces(): void {
     const ids = new Set(this.#o.engine.interfaceIds());
-    for (const id of ids) if (!this.#known.has(id)) this.#o.machine.addInterface(String(id));
+    for (const id of ids) {
+      if (this.#known.has(id)) continue;
+      const bitrateBps = this.#o.engine.interfaceDescriptor(id)?.bitrateBps;
+      this.#o.machine.addInterface(String(id), bitrateBps !== undefined ? { bitrateBps } : {});
+    }
     for (const id of this.#known) if (!ids.has(id)) this.#o.machine.removeInterface(String(id));
     this.#known = ids;
   }

@@ -78,7 +78,11 @@ interface Active {
   intervalEndMs: number;
   beaconAtMs: number;
   fired: boolean;
-  heard: number;
+  /**
+   * Consistent HAVEs heard in this interval, per destination (interface or link): a beacon is skipped only where
+   * a neighbour already said the same, so a node between two media still speaks on the quiet one.
+   */
+  heard: Map<string, number>;
   certSaid: boolean;
   done: boolean;
   pending: Map<string, Pending>;
@@ -110,7 +114,8 @@ export class QuorumMachine {
   readonly #haveMaxMs: number;
   readonly #jitterMs: number;
   #nowMs: number;
-  readonly #ifaces = new Set<string>();
+  /** Broadcast interfaces and their bitrate (null: fast enough not to matter). */
+  readonly #ifaces = new Map<string, number | null>();
   readonly #links = new Set<string>();
   readonly #memberships = new Map<string, { m: Membership; successor: string | null }>();
   readonly #active = new Map<string, Active>();
@@ -136,13 +141,18 @@ export class QuorumMachine {
     this.#haveMinMs = o.haveMinIntervalMs ?? QUORUM_LIMITS.haveMinIntervalMs;
     this.#haveMaxMs = Math.max(this.#haveMinMs, o.haveMaxIntervalMs ?? QUORUM_LIMITS.haveMaxIntervalMs);
     this.#jitterMs = o.responseJitterMs ?? QUORUM_LIMITS.responseJitterMs;
-    for (const i of o.interfaces ?? []) this.#ifaces.add(i);
+    for (const i of o.interfaces ?? []) this.#ifaces.set(i, null);
   }
 
   // ---- topology ----------------------------------------------------------------------------------------
 
-  addInterface(iface: string): void {
-    this.#ifaces.add(iface);
+  /**
+   * A broadcast interface to gossip on. Its bitrate (bits/s), when given, spreads answers on a slow medium
+   * (LoRa) over the time they would take on air, so that one neighbour answers and the others overhear it.
+   */
+  addInterface(iface: string, opts: { bitrateBps?: number } = {}): void {
+    const b = opts.bitrateBps;
+    this.#ifaces.set(iface, b !== undefined && Number.isFinite(b) && b > 0 ? b : null);
   }
 
   removeInterface(iface: string): void {
@@ -438,7 +448,7 @@ export class QuorumMachine {
     }
     const a: Active = {
       hex, proposal: p, membership: entry.m, tally: new Tally(p, entry.m), lastView: "", conflictReported: false,
-      intervalMs: this.#haveMinMs, intervalEndMs: 0, beaconAtMs: 0, fired: false, heard: 0, certSaid: false, done: false, pending: new Map(),
+      intervalMs: this.#haveMinMs, intervalEndMs: 0, beaconAtMs: 0, fired: false, heard: new Map(), certSaid: false, done: false, pending: new Map(),
     };
     this.#active.set(hex, a);
     this.#resetTrickle(a);
@@ -524,7 +534,7 @@ export class QuorumMachine {
   #askProposal(proposalId: Bytes, source: Source): void {
     const k = `${toHex(proposalId)}|${destKey(source)}`;
     if (this.#wantProposal.has(k) || this.#wantProposal.size >= QUORUM_LIMITS.maxOrphanVotes) return;
-    this.#wantProposal.set(k, { proposalId, dest: source, dueMs: this.#nowMs + this.#jitter(source) });
+    this.#wantProposal.set(k, { proposalId, dest: source, dueMs: this.#nowMs + this.#jitter(source, 1) });
   }
 
   #sendOwn(v: Vote): void {
@@ -569,7 +579,8 @@ export class QuorumMachine {
     const mine = a.tally.heldBitmap();
     const myFlags = this.#certFlags(a);
     if (equal(mine, bitmap) && myFlags === flags) {
-      a.heard++;
+      const k = destKey(source);
+      a.heard.set(k, (a.heard.get(k) ?? 0) + 1);
       return;
     }
     const theyLack: number[] = [];
@@ -630,7 +641,7 @@ export class QuorumMachine {
     const k = destKey(dest);
     let p = a.pending.get(k);
     if (p === undefined) {
-      p = { dest, dueMs: this.#nowMs + this.#jitter(dest), proposal: false, push: new Set(), want: new Set(), wantFlags: 0 };
+      p = { dest, dueMs: this.#nowMs + this.#jitter(dest, a.membership.members.length), proposal: false, push: new Set(), want: new Set(), wantFlags: 0 };
       a.pending.set(k, p);
     }
     return p;
@@ -675,7 +686,7 @@ export class QuorumMachine {
   }
 
   #resetTrickle(a: Active): void {
-    a.intervalMs = this.#haveMinMs;
+    a.intervalMs = this.haveMinIntervalMs(a.membership.members.length);
     this.#startInterval(a, this.#nowMs);
   }
 
@@ -683,7 +694,7 @@ export class QuorumMachine {
     a.intervalEndMs = startMs + a.intervalMs;
     a.beaconAtMs = Math.floor(startMs + a.intervalMs / 2 + this.#uniform() * (a.intervalMs / 2));
     a.fired = false;
-    a.heard = 0;
+    a.heard.clear();
   }
 
   #beacon(a: Active): void {
@@ -696,12 +707,11 @@ export class QuorumMachine {
     }
     if (!a.fired && now >= a.beaconAtMs) {
       a.fired = true;
-      if (a.heard < QUORUM_LIMITS.haveRedundancy) {
-        this.#toAll(encodeHave(a.proposal.id, this.#certFlags(a), a.tally.heldBitmap()));
-        if (hasCert) a.certSaid = true;
-      } else if (hasCert) {
-        a.certSaid = true; // a neighbour said exactly what we would: the certificate is known around us
-      }
+      const have = encodeHave(a.proposal.id, this.#certFlags(a), a.tally.heldBitmap());
+      const dests: Dest[] = [...[...this.#ifaces.keys()].map((iface): Dest => ({ kind: "broadcast", iface })), ...[...this.#links].map((peer): Dest => ({ kind: "link", peer }))];
+      for (const d of dests) if ((a.heard.get(destKey(d)) ?? 0) < QUORUM_LIMITS.haveRedundancy) this.#out(d, have);
+      // Said, or each neighbourhood already heard exactly what we would: the certificate is known around us.
+      if (hasCert) a.certSaid = true;
     }
     if (a.fired && now >= a.intervalEndMs) {
       if (hasCert && a.certSaid) {
@@ -717,7 +727,7 @@ export class QuorumMachine {
 
   #toAll(...messages: Bytes[]): void {
     for (const m of messages) {
-      for (const iface of this.#ifaces) this.#out({ kind: "broadcast", iface }, m);
+      for (const iface of this.#ifaces.keys()) this.#out({ kind: "broadcast", iface }, m);
       for (const peer of this.#links) this.#out({ kind: "link", peer }, m);
     }
   }
@@ -732,8 +742,34 @@ export class QuorumMachine {
     this.stats.sent[name] = (this.stats.sent[name] ?? 0) + 1;
   }
 
-  #jitter(dest: Dest): number {
-    return dest.kind === "link" ? 0 : Math.floor(this.#uniform() * this.#jitterMs);
+  /** How long an answer to `dest` waits: 0 over a link; on a broadcast interface a random part of its window. */
+  #jitter(dest: Dest, members: number): number {
+    return dest.kind === "link" ? 0 : Math.floor(this.#uniform() * this.responseWindowMs(dest.iface, members));
+  }
+
+  /**
+   * The answer window on a broadcast interface: at least responseJitterMs; on a slow one, as long as answers
+   * from every member would take on air (times the spread factor), capped. Neighbours that could all answer
+   * then mostly hear the first one before their own turn, instead of all queueing theirs behind it.
+   */
+  /**
+   * Trickle's shortest interval for a proposal of `members`: at least haveMinIntervalMs; with a slow broadcast
+   * interface, long enough for every member's HAVE to fit on air (times the spread factor), since on a lossy
+   * channel every member's HAVE differs and none is suppressed. Capped by the longest interval.
+   */
+  haveMinIntervalMs(members: number): number {
+    let slowest = Infinity;
+    for (const b of this.#ifaces.values()) if (b !== null) slowest = Math.min(slowest, b);
+    if (!Number.isFinite(slowest)) return this.#haveMinMs;
+    const airMs = (QUORUM_LIMITS.typicalHaveBytes * 8 * 1000) / slowest;
+    return Math.min(this.#haveMaxMs, Math.max(this.#haveMinMs, airMs * members * QUORUM_LIMITS.haveSpreadFactor));
+  }
+
+  responseWindowMs(iface: string, members: number): number {
+    const bps = this.#ifaces.get(iface) ?? null;
+    if (bps === null) return this.#jitterMs;
+    const airMs = (QUORUM_LIMITS.typicalAnswerBytes * 8 * 1000) / bps;
+    return Math.max(this.#jitterMs, Math.min(QUORUM_LIMITS.maxResponseWindowMs, airMs * members * QUORUM_LIMITS.responseSpreadFactor));
   }
 
   #uniform(): number {
