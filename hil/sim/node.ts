@@ -60,6 +60,8 @@ export interface LoraPort {
   /** Carrier sense: the wait started here; null when not waiting. */
   csmaSinceMs: number | null;
   csmaSlots: number;
+  /** Contention-window time already waited on a free channel for the frame at the head of the queue. */
+  csmaCreditMs: number;
   /** Bumped whenever the radio loses power: pending CSMA and boot events of an older epoch are ignored. */
   epoch: number;
 }

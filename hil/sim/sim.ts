@@ -486,7 +486,7 @@ export class Simulator implements RadioContext, WiredContext {
     this.byName.set(spec.name, node);
     if (spec.lora !== null) {
       const airIndex = this.air.addRadio(spec.name, null, 0);
-      const port: LoraPort = { kind: "lora", name: "RNodeInterface[lora]", airIndex, settings: { ...spec.lora }, plugged: true, up: false, ifaceId: null, queue: [], sending: null, csmaSinceMs: null, csmaSlots: 0, epoch: 0 };
+      const port: LoraPort = { kind: "lora", name: "RNodeInterface[lora]", airIndex, settings: { ...spec.lora }, plugged: true, up: false, ifaceId: null, queue: [], sending: null, csmaSinceMs: null, csmaSlots: 0, csmaCreditMs: 0, epoch: 0 };
       node.ports.push(port);
       node.lora = port;
       this.radios.register(node, port);

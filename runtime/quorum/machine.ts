@@ -122,7 +122,9 @@ export class QuorumMachine {
   readonly #orphans = new Map<string, Orphan[]>();
   #orphanCount = 0;
   /** Asks for proposals we heard of but do not hold, per destination. */
-  readonly #wantProposal = new Map<string, { proposalId: Bytes; dest: Dest; dueMs: number }>();
+  readonly #wantProposal = new Map<string, { proposalId: Bytes; dest: Dest; dueMs: number; flags: number }>();
+  /** Proposals of restored journal votes, not known yet: asked for (with their certificate) once we can speak. */
+  readonly #recover = new Set<string>();
   /** Content hashes of PROPOSAL/VOTE/CERT messages handled, and ids of proposals refused (not asked for again). */
   readonly #seen = new Map<string, true>();
   readonly #guard = new Map<string, GuardEntry>();
@@ -272,6 +274,8 @@ export class QuorumMachine {
       const hex = toHex(v.value.proposalId);
       if (this.#guard.has(hex)) continue;
       this.#guard.set(hex, { vote: v.value, durable: true, deadlineMs: null });
+      // Ask the neighbours for the newest ones we do not hold (the proposal may have been decided meanwhile).
+      if (!this.#active.has(hex) && this.#recover.size < QUORUM_LIMITS.maxProposals) this.#recover.add(hex);
       const a = this.#active.get(hex);
       if (a !== undefined) {
         this.#guard.get(hex)!.deadlineMs = a.proposal.deadlineMs;
@@ -364,7 +368,16 @@ export class QuorumMachine {
     for (const [k, w] of this.#wantProposal) {
       if (w.dueMs > now) continue;
       this.#wantProposal.delete(k);
-      if (!this.#active.has(toHex(w.proposalId))) this.#out(w.dest, encodeWant(w.proposalId, WANT_PROPOSAL, new Uint8Array(0)));
+      if (!this.#active.has(toHex(w.proposalId))) this.#out(w.dest, encodeWant(w.proposalId, w.flags, new Uint8Array(0)));
+    }
+    if (this.#recover.size > 0 && this.#ifaces.size + this.#links.size > 0) {
+      const dests: Dest[] = [...[...this.#ifaces.keys()].map((iface): Dest => ({ kind: "broadcast", iface })), ...[...this.#links].map((peer): Dest => ({ kind: "link", peer }))];
+      for (const hex of this.#recover) {
+        if (this.#active.has(hex)) continue;
+        const g = this.#guard.get(hex);
+        if (g !== undefined) for (const d of dests) this.#askProposal(g.vote.proposalId, d, WANT_PROPOSAL | WANT_CERT);
+      }
+      this.#recover.clear();
     }
     for (const [hex, list] of this.#orphans) {
       const keep = list.filter((o) => now - o.atMs <= QUORUM_LIMITS.orphanHoldMs);
@@ -508,7 +521,7 @@ export class QuorumMachine {
         }
       }
     }
-    if (news && !a.done) this.#resetTrickle(a);
+    if (news && !a.done && !a.certSaid) this.#resetTrickle(a);
     this.#changed(a);
   }
 
@@ -531,10 +544,10 @@ export class QuorumMachine {
     this.#askProposal(proposalId, source);
   }
 
-  #askProposal(proposalId: Bytes, source: Source): void {
+  #askProposal(proposalId: Bytes, source: Source, flags: number = WANT_PROPOSAL): void {
     const k = `${toHex(proposalId)}|${destKey(source)}`;
     if (this.#wantProposal.has(k) || this.#wantProposal.size >= QUORUM_LIMITS.maxOrphanVotes) return;
-    this.#wantProposal.set(k, { proposalId, dest: source, dueMs: this.#nowMs + this.#jitter(source, 1) });
+    this.#wantProposal.set(k, { proposalId, dest: source, dueMs: this.#nowMs + this.#jitter(source, 1), flags });
   }
 
   #sendOwn(v: Vote): void {
@@ -553,7 +566,6 @@ export class QuorumMachine {
       a.conflictReported = true;
       this.#emit({ type: "conflict", proposalId: a.proposal.id, approved: a.tally.certificate("approved")!, rejected: a.tally.certificate("rejected")!, evidence: a.tally.evidence });
     }
-    if (v.status !== "pending" && v.status !== "expired" && !a.done && a.certSaid) a.done = true;
   }
 
   // ---- anti-entropy ------------------------------------------------------------------------------------
@@ -591,6 +603,15 @@ export class QuorumMachine {
       if (ours && !theirs) theyLack.push(i);
       if (theirs && !ours) weLack.push(i);
     }
+    // A neighbour holding a certificate we hold (or any, when we hold none) needs no more votes from us, and
+    // once we hold one we need no more from anyone: on a lossy channel members' vote sets keep differing, and
+    // trading the rest of them would only spend airtime.
+    if (flags !== 0 && (myFlags === 0 || (flags & myFlags) !== 0)) theyLack.length = 0;
+    if (myFlags !== 0) weLack.length = 0;
+    if (theyLack.length === 0 && weLack.length === 0 && (flags & ~myFlags) === 0) {
+      a.heard.set(destKey(source), (a.heard.get(destKey(source)) ?? 0) + 1);
+      return;
+    }
     // They lack votes we hold: send them (inside CERT messages when they are part of our certificate, which is
     // also all we send once closed). We lack votes they hold: ask, or ask for the certificate once closed.
     const p = this.#pending(a, source);
@@ -603,7 +624,7 @@ export class QuorumMachine {
     const c = this.#certificateFor(a);
     if (c !== null && this.#closed(a) && (myFlags & ~flags) !== 0) for (const v of c.votes) if (!bitSet(bitmap, v.voter)) p.push.add(v.voter);
     if ((flags & ~myFlags) !== 0 && this.#closed(a)) p.wantFlags |= WANT_CERT;
-    if (!a.done) this.#resetTrickle(a);
+    if (!a.done && !a.certSaid) this.#resetTrickle(a);
   }
 
   #onWant(proposalId: Bytes, flags: number, bitmap: Bytes, source: Source): void {
@@ -701,7 +722,7 @@ export class QuorumMachine {
     if (a.done) return;
     const now = this.#nowMs;
     const hasCert = this.#certificateFor(a) !== null;
-    if (!hasCert && this.#closed(a)) {
+    if (this.#closed(a)) {
       a.done = true;
       return;
     }
@@ -714,11 +735,9 @@ export class QuorumMachine {
       if (hasCert) a.certSaid = true;
     }
     if (a.fired && now >= a.intervalEndMs) {
-      if (hasCert && a.certSaid) {
-        a.done = true;
-        return;
-      }
-      a.intervalMs = Math.min(a.intervalMs * 2, this.#haveMaxMs);
+      // With the certificate held and said, beacons go on at the longest interval until the deadline: a member
+      // that missed the proposal (partitioned, restarted) hears of it in time, at one HAVE a minute around it.
+      a.intervalMs = hasCert && a.certSaid ? this.#haveMaxMs : Math.min(a.intervalMs * 2, this.#haveMaxMs);
       this.#startInterval(a, now);
     }
   }

@@ -2,7 +2,7 @@
 // gossiping PLAIN packets over the LoRa medium model (SF7, airtime, collisions, loss) and wired segments, with
 // partitions, crashes and f < n/3 Byzantine members (equivocating, forging, replaying, voting late, silent).
 // Safety is checked in every run; liveness when a threshold of connected honest members vote alike.
-// QUORUM_SIM_SEEDS=N runs N seeds (default 2,000, on two worker threads); QUORUM_SIM_SEED=S replays one run
+// QUORUM_SIM_SEEDS=N runs N seeds (default 3,000, on two worker threads); QUORUM_SIM_SEED=S replays one run
 // exactly, in this thread. A failure names its seed and every parameter of its run.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -22,7 +22,7 @@ if (one !== undefined) {
   });
 } else {
   test("quorum over the simulator: safety in every run, liveness when a threshold of connected honest members agree (thousands of seeds)", async () => {
-    const count = Number(process.env["QUORUM_SIM_SEEDS"] ?? 2000);
+    const count = Number(process.env["QUORUM_SIM_SEEDS"] ?? 3000);
     assert.ok(Number.isSafeInteger(count) && count > 0, "QUORUM_SIM_SEEDS must be a positive integer");
     const workers = Math.max(1, Math.min(2, os.availableParallelism()));
     const seeds = Array.from({ length: count }, (_, i) => i + 1);
