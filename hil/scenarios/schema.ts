@@ -7,7 +7,7 @@ import { arrayOf, bool, distance, Fields, formatSchemaIssue, int, Issues, nullab
 import { parseJsonWithPositions, type Position as JsonPosition } from "../../boards/json.js";
 import type { RadioSettings } from "../medium/medium.js";
 import type { Placement, Position } from "../sim/topology.js";
-import type { Assertion, Scenario, ScenarioMedium, ScenarioNode, TimelineEvent, WiredSpec } from "./types.js";
+import type { Assertion, QuorumRole, QuorumVote, Scenario, ScenarioMedium, ScenarioNode, ScenarioQuorum, TimelineEvent, WiredSpec } from "./types.js";
 
 export type { Assertion, Scenario, ScenarioNode, TimelineEvent } from "./types.js";
 
@@ -25,8 +25,12 @@ export type ScenarioResult = { ok: true; scenario: Scenario } | { ok: false; iss
 const NAME = text({ maxChars: 32, pattern: /^[A-Za-z0-9_.-]+$/, what: 'a node name of letters, digits, "_", "-" and "." (at most 32)' });
 const SECONDS = num(0, SCENARIO_LIMITS.maxDurationS);
 const PROBABILITY = num(0, 1);
-const EVENTS = ["announce", "unplug", "replug", "reset", "crash", "restart", "stop", "power_cycle", "partition", "heal", "loss", "send_file", "probe"] as const;
-const ASSERTIONS = ["path_known", "file_delivered", "probe_ok", "probe_failed", "all_nodes_know_paths", "no_crash"] as const;
+const EVENTS = ["announce", "unplug", "replug", "reset", "crash", "restart", "stop", "power_cycle", "partition", "heal", "loss", "send_file", "probe", "propose"] as const;
+const ASSERTIONS = [
+  "path_known", "file_delivered", "probe_ok", "probe_failed", "all_nodes_know_paths", "no_crash", "quorum_certificate", "quorum_no_certificate", "quorum_safe", "quorum_dropped",
+] as const;
+const VOTES = ["yes", "no", "abstain", "none"] as const;
+const ROLES = ["equivocate", "forge", "replay", "late", "silent"] as const;
 
 /** Reads a scenario file's text; `file` names it in messages. */
 export function parseScenario(source: string, file = "scenario.json"): ScenarioResult {
@@ -57,7 +61,7 @@ function parentPath(p: string): string {
 }
 
 function readScenario(v: unknown, out: Issues): Omit<Scenario, "file"> | undefined {
-  const f = new Fields(v, "", out, ["name", "description", "seed", "duration_s", "max_events", "radio", "medium", "wired", "nodes", "start_jitter_s", "timeline", "assertions"]);
+  const f = new Fields(v, "", out, ["name", "description", "seed", "duration_s", "max_events", "radio", "medium", "wired", "nodes", "start_jitter_s", "quorum", "timeline", "assertions"]);
   const name = f.req("name", text({ maxChars: 80 }));
   const description = f.opt("description", text({ maxChars: 2000 }), "");
   const seed = f.opt("seed", int(0, 2 ** 32 - 1), 1);
@@ -70,14 +74,17 @@ function readScenario(v: unknown, out: Issues): Omit<Scenario, "file"> | undefin
   const nodesResult = f.req("nodes", (x, p, o) => readNodes(x, p, o, radio ?? null, wired ?? []));
   if (!f.ok || nodesResult === undefined || durationS === undefined) return undefined;
   const names = new Set(nodesResult.nodes.map((n) => n.name));
-  const ctx: Ctx = { names, nodes: nodesResult.nodes, durationMs: durationS * 1000, wired: new Set((wired ?? []).map((w) => w.name)) };
+  const ctx: Ctx = { names, nodes: nodesResult.nodes, durationMs: durationS * 1000, wired: new Set((wired ?? []).map((w) => w.name)), quorum: null, proposals: new Map() };
+  const quorum = f.opt("quorum", nullable((x, p, o) => readQuorum(x, p, o, ctx)), null);
+  if (quorum === undefined) return undefined;
+  ctx.quorum = quorum;
   for (const m of medium?.links ?? []) for (const [i, n] of m.between.entries()) checkNode(n, `medium.links[${medium!.links.indexOf(m)}].between[${i}]`, out, ctx, false);
   const timeline = f.opt("timeline", arrayOf((x, p, o) => readEvent(x, p, o, ctx), { max: SCENARIO_LIMITS.maxTimelineEvents }), []);
   const assertions = f.req("assertions", arrayOf((x, p, o) => readAssertion(x, p, o, ctx), { min: 1, max: SCENARIO_LIMITS.maxAssertions }));
   if (name === undefined || radio === undefined || medium === undefined || wired === undefined || timeline === undefined || assertions === undefined) return undefined;
   if (description === undefined || seed === undefined || maxEvents === undefined || startJitterS === undefined) return undefined;
   const sorted = timeline.map((e, i) => ({ e, i })).sort((a, b) => a.e.atMs - b.e.atMs || a.i - b.i).map((x) => x.e);
-  return { name, description, seed, durationMs: durationS * 1000, maxEvents, radio, medium, wired, nodes: nodesResult.nodes, placement: nodesResult.placement, startJitterMs: startJitterS * 1000, timeline: sorted, assertions };
+  return { name, description, seed, durationMs: durationS * 1000, maxEvents, radio, medium, wired, nodes: nodesResult.nodes, placement: nodesResult.placement, startJitterMs: startJitterS * 1000, timeline: sorted, assertions, quorum };
 }
 
 // ---- radio and media -------------------------------------------------------------------------------------
@@ -263,6 +270,67 @@ interface Ctx {
   nodes: readonly ScenarioNode[];
   durationMs: number;
   wired: ReadonlySet<string>;
+  quorum: ScenarioQuorum | null;
+  /** Proposals named by the timeline so far: their deadline (ms). */
+  proposals: Map<string, number>;
+}
+
+// ---- local quorum ----------------------------------------------------------------------------------------
+
+const VOTE = oneOf(VOTES);
+
+function voteMap(ctx: Ctx, members: ReadonlySet<string>): Reader<Record<string, QuorumVote>> {
+  return (v, path, out) => {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) {
+      out.add(path, `must be an object of member name to vote (${VOTES.join(", ")}), got ${shownValue(v)}`);
+      return undefined;
+    }
+    const res: Record<string, QuorumVote> = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (checkNode(k, `${path}.${k}`, out, ctx, false) === undefined) continue;
+      if (!members.has(k)) out.add(`${path}.${k}`, `node "${k}" is not a quorum member`);
+      const c = VOTE(x, `${path}.${k}`, out);
+      if (c !== undefined) res[k] = c;
+    }
+    return res;
+  };
+}
+
+function readQuorum(v: unknown, path: string, out: Issues, ctx: Ctx): ScenarioQuorum | undefined {
+  const f = new Fields(v, path, out, ["members", "threshold", "relays", "vote", "votes", "byzantine", "vote_delay_s", "fsync_ms"]);
+  const nodeList = arrayOf((x, p, o) => checkNode(x, p, o, ctx, false), { min: 1, max: 64 });
+  const members = f.opt<string[] | "all">("members", (x, p, o) => (x === "all" ? "all" : nodeList(x, p, o)), "all");
+  if (members === undefined) return undefined;
+  const list = members === "all" ? [...ctx.names] : members;
+  if (list.length > 64) out.add(`${path}.members`, `${list.length} members; a membership has at most 64`);
+  const set = new Set(list);
+  if (set.size !== list.length) out.add(`${path}.members`, "a member is listed twice");
+  const n = list.length;
+  const threshold = f.opt("threshold", nullable(int(Math.floor(n / 2) + 1, Math.max(1, n), `a threshold from ${Math.floor(n / 2) + 1} (a strict majority) to ${n}`)), null);
+  const relays = f.opt("relays", nullable(nodeList), null);
+  relays?.forEach((r, i) => {
+    if (set.has(r)) out.add(`${path}.relays[${i}]`, `node "${r}" is a member (members run quorum anyway)`);
+  });
+  const vote = f.opt("vote", VOTE, "yes");
+  const votes = f.opt("votes", voteMap(ctx, set), {});
+  const byzantine = f.opt<Record<string, QuorumRole>>("byzantine", (x, p, o) => {
+    if (typeof x !== "object" || x === null || Array.isArray(x)) {
+      o.add(p, `must be an object of member name to role (${ROLES.join(", ")}), got ${shownValue(x)}`);
+      return undefined;
+    }
+    const res: Record<string, QuorumRole> = {};
+    for (const [k, r] of Object.entries(x)) {
+      if (checkNode(k, `${p}.${k}`, o, ctx, false) === undefined) continue;
+      if (!set.has(k)) o.add(`${p}.${k}`, `node "${k}" is not a quorum member`);
+      const role = oneOf(ROLES)(r, `${p}.${k}`, o);
+      if (role !== undefined) res[k] = role;
+    }
+    return res;
+  }, {});
+  const voteDelayS = f.opt("vote_delay_s", num(0, 86_400), 0);
+  const fsyncMs = f.opt("fsync_ms", num(0, 60_000), 5);
+  if (!f.clean()) return undefined;
+  return { members: list, threshold: threshold!, relays: relays!, vote: vote!, votes: votes!, byzantine: byzantine!, voteDelayMs: voteDelayS! * 1000, fsyncMs: fsyncMs! };
 }
 
 function checkNode(name: unknown, path: string, out: Issues, ctx: Ctx, allowAll: boolean): string | undefined {
@@ -283,6 +351,7 @@ function readEvent(v: unknown, path: string, out: Issues, ctx: Ctx): TimelineEve
     announce: ["node"], unplug: ["node"], replug: ["node"], reset: ["node"], crash: ["node"], restart: ["node"], stop: ["node"],
     power_cycle: ["node", "off_s"], partition: ["groups"], heal: [], loss: ["rate", "between"],
     send_file: ["from", "to", "size", "timeout_s", "retries"], probe: ["from", "to", "timeout_s"],
+    propose: ["node", "name", "deadline_s", "kind", "payload", "vote", "votes"],
   };
   const f = new Fields(v, path, out, ["at", "do", ...(typeof kind === "string" ? (extra[kind] ?? []) : [])]);
   const atS = f.req("at", SECONDS);
@@ -342,6 +411,23 @@ function readEvent(v: unknown, path: string, out: Issues, ctx: Ctx): TimelineEve
       if (to !== undefined && !ctx.nodes.find((n) => n.name === to)!.respondToProbes) out.add(`${path}.to`, `node "${to}" does not respond to probes`);
       return f.clean() ? { atMs, do: what, from: from!, to: to!, timeoutMs: timeoutS! * 1000 } : undefined;
     }
+    case "propose": {
+      const node = nodeField(f, "node", ctx);
+      const name = f.req("name", text({ maxChars: 40 }));
+      const deadlineS = f.req("deadline_s", num(0, 7 * 24 * 3600, { aboveMin: true }));
+      const kind = f.opt("kind", text({ maxChars: 32 }), "alarm.confirm");
+      const payload = f.opt("payload", text({ maxChars: 200 }), "");
+      const vote = f.opt("vote", nullable(VOTE), null);
+      const q = ctx.quorum;
+      const votes = f.opt("votes", voteMap(ctx, new Set(q?.members ?? [])), {});
+      if (q === null) out.add(path, 'a "propose" event needs a "quorum" block');
+      else if (node !== undefined && !q.members.includes(node)) out.add(`${path}.node`, `node "${node}" is not a quorum member`);
+      else if (node !== undefined && q.byzantine[node] !== undefined) out.add(`${path}.node`, `node "${node}" is Byzantine; proposers are honest`);
+      if (name !== undefined && ctx.proposals.has(name)) out.add(`${path}.name`, `a second proposal named "${name}"`);
+      if (!f.clean()) return undefined;
+      ctx.proposals.set(name!, atMs + deadlineS! * 1000);
+      return { atMs, do: what, node: node!, name: name!, deadlineMs: deadlineS! * 1000, kind: kind!, payload: payload!, vote: vote!, votes: votes! };
+    }
   }
 }
 
@@ -355,6 +441,7 @@ function readAssertion(v: unknown, path: string, out: Issues, ctx: Ctx): Asserti
   if (kind === undefined) return undefined;
   const body = (v as Record<string, unknown>)[key];
   const bpath = `${path}.${key}`;
+  if (kind.startsWith("quorum_")) return readQuorumAssertion(kind as QuorumKind, body, bpath, out, ctx);
   const pair = kind === "path_known" || kind === "file_delivered" || kind === "probe_ok" || kind === "probe_failed";
   const f = new Fields(body, bpath, out, pair ? ["from", "to", "after", "by"] : kind === "no_crash" ? ["by"] : ["after", "by"]);
   const from = pair ? nodeField(f, "from", ctx) : undefined;
@@ -373,4 +460,48 @@ function readAssertion(v: unknown, path: string, out: Issues, ctx: Ctx): Asserti
   if (pair) return { kind, from: from!, to: to!, ...window, name: `${kind} ${from}->${to}${tail}` };
   if (kind === "all_nodes_know_paths") return { kind, ...window, name: `${kind}${tail}` };
   return { kind: "no_crash", afterMs: 0, byMs: byS * 1000, name: `no_crash by ${byS} s` };
+}
+
+type QuorumKind = "quorum_certificate" | "quorum_no_certificate" | "quorum_safe" | "quorum_dropped";
+
+function readQuorumAssertion(kind: QuorumKind, body: unknown, path: string, out: Issues, ctx: Ctx): Assertion | undefined {
+  const keys = { quorum_certificate: ["proposal", "nodes", "outcome", "after", "by"], quorum_no_certificate: ["proposal", "by"], quorum_safe: ["by"], quorum_dropped: ["reason", "min", "after", "by"] }[kind];
+  const f = new Fields(body, path, out, keys);
+  if (ctx.quorum === null) out.add(path, `${kind} needs a "quorum" block`);
+  const proposalReader: Reader<string> = (v, p, o) => {
+    if (typeof v === "string" && ctx.proposals.has(v)) return v;
+    o.add(p, `no "propose" event in the timeline names ${shownValue(v)} (proposals: ${[...ctx.proposals.keys()].join(", ") || "none"})`);
+    return undefined;
+  };
+  const proposal = kind === "quorum_certificate" || kind === "quorum_no_certificate" ? f.req("proposal", proposalReader) : undefined;
+  const deadlineS = proposal !== undefined ? ctx.proposals.get(proposal)! / 1000 : undefined;
+  const afterS = kind === "quorum_certificate" || kind === "quorum_dropped" ? f.opt("after", SECONDS, 0) : 0;
+  // A certificate is due by its proposal's deadline unless told otherwise; the rest by the end of the run.
+  const byS = f.opt("by", SECONDS, kind === "quorum_certificate" && deadlineS !== undefined ? deadlineS : ctx.durationMs / 1000);
+  if (byS !== undefined && byS * 1000 > ctx.durationMs) out.add(`${path}.by`, `${byS} s is after the end of the scenario (duration_s ${ctx.durationMs / 1000})`);
+  if (afterS !== undefined && byS !== undefined && afterS > byS) out.add(`${path}.after`, `after (${afterS} s) is later than by (${byS} s)`);
+  const nodes = kind === "quorum_certificate"
+    ? f.opt<string[] | "members" | "all">("nodes", (v, p, o) => (v === "members" || v === "all" ? v : arrayOf((x, pp, oo) => checkNode(x, pp, oo, ctx, false), { min: 1, max: SCENARIO_LIMITS.maxNodes })(v, p, o)), "members")
+    : undefined;
+  if (Array.isArray(nodes) && ctx.quorum !== null) {
+    nodes.forEach((n, i) => {
+      if (ctx.quorum!.byzantine[n] !== undefined) out.add(`${path}.nodes[${i}]`, `node "${n}" is Byzantine: nothing is asserted of it`);
+    });
+  }
+  const outcome = kind === "quorum_certificate" ? f.opt("outcome", oneOf(["approved", "rejected"] as const), "approved") : undefined;
+  const reason = kind === "quorum_dropped" ? f.req("reason", text({ maxChars: 32 })) : undefined;
+  const min = kind === "quorum_dropped" ? f.opt("min", int(1, 1_000_000_000), 1) : undefined;
+  if (!f.clean() || afterS === undefined || byS === undefined) return undefined;
+  const w = { afterMs: afterS * 1000, byMs: byS * 1000 };
+  const tail = `${afterS > 0 ? ` after ${afterS} s` : ""} by ${byS} s`;
+  switch (kind) {
+    case "quorum_certificate":
+      return { kind, proposal: proposal!, nodes: nodes!, outcome: outcome!, ...w, name: `quorum_certificate ${proposal} ${outcome} at ${Array.isArray(nodes) ? nodes.join(",") : nodes}${tail}` };
+    case "quorum_no_certificate":
+      return { kind, proposal: proposal!, ...w, name: `quorum_no_certificate ${proposal}${tail}` };
+    case "quorum_safe":
+      return { kind, ...w, name: `quorum_safe${tail}` };
+    case "quorum_dropped":
+      return { kind, reason: reason!, min: min!, ...w, name: `quorum_dropped ${reason} >= ${min}${tail}` };
+  }
 }

@@ -36,6 +36,23 @@ export interface ScenarioNode {
   startMs: number;
 }
 
+export type QuorumVote = "yes" | "no" | "abstain" | "none";
+export type QuorumRole = "equivocate" | "forge" | "replay" | "late" | "silent";
+
+/** Local quorum on the scenario's nodes (simulator only). */
+export interface ScenarioQuorum {
+  /** Member names in membership order. */
+  members: string[];
+  threshold: number | null;
+  /** Non-members that run quorum (gossip relays); null: every node that is not a member. */
+  relays: string[] | null;
+  vote: QuorumVote;
+  votes: Record<string, QuorumVote>;
+  byzantine: Record<string, QuorumRole>;
+  voteDelayMs: number;
+  fsyncMs: number;
+}
+
 export type TimelineEvent = { atMs: number } & (
   | { do: "announce"; node: string }
   | { do: "unplug" | "replug" | "reset" | "crash" | "restart" | "stop"; node: string }
@@ -45,6 +62,7 @@ export type TimelineEvent = { atMs: number } & (
   | { do: "loss"; rate: number; between: [string, string] | null }
   | { do: "send_file"; from: string; to: string; sizeBytes: number; timeoutMs: number; retries: number }
   | { do: "probe"; from: string; to: string; timeoutMs: number }
+  | { do: "propose"; node: string; name: string; deadlineMs: number; kind: string; payload: string; vote: QuorumVote | null; votes: Record<string, QuorumVote> }
 );
 
 interface Window {
@@ -59,6 +77,14 @@ export type Assertion = Window &
     | { kind: "path_known" | "file_delivered" | "probe_ok" | "probe_failed"; from: string; to: string }
     | { kind: "all_nodes_know_paths" }
     | { kind: "no_crash" }
+    /** Every named node (or every honest member, or every honest quorum node) holds a certificate of `outcome`. */
+    | { kind: "quorum_certificate"; proposal: string; nodes: string[] | "members" | "all"; outcome: "approved" | "rejected" }
+    /** No node holds a certificate for the proposal by `by`. */
+    | { kind: "quorum_no_certificate"; proposal: string }
+    /** No conflicting certificates, every certificate verifies offline, no honest member signed two choices. */
+    | { kind: "quorum_safe" }
+    /** Honest nodes dropped at least `min` gossip inputs for `reason`. */
+    | { kind: "quorum_dropped"; reason: string; min: number }
   );
 
 export interface Scenario {
@@ -80,6 +106,7 @@ export interface Scenario {
   startJitterMs: number;
   timeline: TimelineEvent[];
   assertions: Assertion[];
+  quorum: ScenarioQuorum | null;
 }
 
 export type AssertionStatus = "passed" | "failed" | "pending" | "unsupported";

@@ -54,6 +54,8 @@ interface AirRadio {
   order: number[];
   /** The channel is busy here until this time, as far as packets that have started tell. */
   busyUntilMs: number;
+  /** When the latest busy period (overlapping packets back to back) began. */
+  busyFromMs: number;
 }
 
 export class SimAir {
@@ -95,7 +97,7 @@ export class SimAir {
   }
 
   addRadio(id: string, settings: RadioSettings | null, nowMs: number): number {
-    this.#radios.push({ id, settings: settings === null ? null : { ...settings }, sinceMs: nowMs, group: -1, links: new Map(), order: [], busyUntilMs: -Infinity });
+    this.#radios.push({ id, settings: settings === null ? null : { ...settings }, sinceMs: nowMs, group: -1, links: new Map(), order: [], busyUntilMs: -Infinity, busyFromMs: -Infinity });
     return this.#radios.length - 1;
   }
 
@@ -170,6 +172,11 @@ export class SimAir {
     return this.#radio(index).busyUntilMs;
   }
 
+  /** When the latest busy period heard by this radio began (-Infinity: never busy). */
+  busyFromMs(index: number): number {
+    return this.#radio(index).busyFromMs;
+  }
+
   transmit(index: number, bytes: Uint8Array, nowMs: number): AirTransmission {
     const r = this.#radio(index);
     if (r.settings === null) throw new RangeError(`radio ${r.id} is off and cannot transmit`);
@@ -179,7 +186,10 @@ export class SimAir {
     if (airtimeMs > this.#longestAirtimeMs) this.#longestAirtimeMs = airtimeMs;
     for (const n of r.order) {
       const nr = this.#radios[n]!;
-      if (t.endMs > nr.busyUntilMs && this.#audible(t, n) !== null) nr.busyUntilMs = t.endMs;
+      if (t.endMs > nr.busyUntilMs && this.#audible(t, n) !== null) {
+        if (nr.busyUntilMs < t.startMs) nr.busyFromMs = t.startMs;
+        nr.busyUntilMs = t.endMs;
+      }
     }
     return t;
   }

@@ -6,6 +6,7 @@
 import type { Assertion, AssertionResult } from "../scenarios/types.js";
 import type { Apps } from "./apps.js";
 import type { SimNode } from "./node.js";
+import type { QuorumSim } from "./quorum.js";
 import type { Simulator } from "./sim.js";
 
 interface Judged {
@@ -23,6 +24,7 @@ export class AssertionJudge {
     private readonly sim: Simulator,
     private readonly apps: Apps,
     assertions: readonly Assertion[],
+    private readonly quorum: QuorumSim | null = null,
   ) {
     this.#judged = assertions.map((a) => ({ a, status: "open", atMs: null, detail: "" }));
     this.#open = this.#judged.length;
@@ -39,6 +41,8 @@ export class AssertionJudge {
         this.#check(j);
         if (j.status !== "open") return;
         if (j.a.kind === "no_crash") this.#decide(j, "passed", this.sim.nowMs, "no engine threw");
+        else if (j.a.kind === "quorum_safe") this.#decide(j, "passed", this.sim.nowMs, `${this.quorum?.certificates.length ?? 0} certificates, all verified offline, none conflicting`);
+        else if (j.a.kind === "quorum_no_certificate") this.#decide(j, "passed", this.sim.nowMs, `no node holds a certificate for ${j.a.proposal}`);
         else this.#decide(j, "failed", this.sim.nowMs, this.#missing(j.a));
       });
       if (j.a.kind === "path_known") {
@@ -72,6 +76,7 @@ export class AssertionJudge {
   #check(j: Judged): void {
     const a = j.a;
     const now = this.sim.nowMs;
+    if (a.kind.startsWith("quorum_")) return this.#checkQuorum(j);
     switch (a.kind) {
       case "no_crash": {
         const bug = this.sim.bugs.find((b) => b.atMs <= a.byMs);
@@ -107,6 +112,55 @@ export class AssertionJudge {
     }
   }
 
+  #checkQuorum(j: Judged): void {
+    const a = j.a;
+    const q = this.quorum;
+    const now = this.sim.nowMs;
+    if (q === null) return this.#decide(j, "failed", now, "the scenario runs no quorum");
+    switch (a.kind) {
+      case "quorum_safe": {
+        const v = q.safetyViolation();
+        if (v !== null) this.#decide(j, "failed", now, v);
+        return;
+      }
+      case "quorum_no_certificate": {
+        const p = q.proposal(a.proposal)?.proposal;
+        if (p == null) return;
+        const c = [...q.firstCertificates(p.id).values()].find((x) => x.atMs <= a.byMs);
+        if (c !== undefined) this.#decide(j, "failed", c.atMs, `${c.node} got an ${c.certificate.outcome} certificate at ${(c.atMs / 1000).toFixed(3)} s`);
+        return;
+      }
+      case "quorum_dropped": {
+        if (now < a.afterMs || now > a.byMs) return;
+        const n = q.totals().dropped[a.reason] ?? 0;
+        if (n >= a.min) this.#decide(j, "passed", now, `honest nodes dropped ${n} inputs as ${a.reason} by ${(now / 1000).toFixed(1)} s`);
+        return;
+      }
+      case "quorum_certificate": {
+        const rec = q.proposal(a.proposal);
+        if (rec?.proposal == null) return;
+        const first = q.firstCertificates(rec.proposal.id);
+        let last = 0;
+        for (const name of this.#quorumTargets(a.nodes)) {
+          const c = first.get(name);
+          if (c === undefined || c.atMs > a.byMs) return;
+          if (c.certificate.outcome !== a.outcome) return this.#decide(j, "failed", c.atMs, `${name} got an ${c.certificate.outcome} certificate`);
+          last = Math.max(last, c.atMs);
+        }
+        if (now >= a.afterMs) this.#decide(j, "passed", last, `every one of ${this.#quorumTargets(a.nodes).length} nodes holds an ${a.outcome} certificate, the last at ${(last / 1000).toFixed(3)} s (${((last - rec.atMs) / 1000).toFixed(3)} s after proposing; deadline ${(rec.deadlineMs / 1000).toFixed(1)} s)`);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  #quorumTargets(nodes: string[] | "members" | "all"): string[] {
+    const q = this.quorum!;
+    if (Array.isArray(nodes)) return nodes;
+    return (nodes === "members" ? q.honestMembers() : [...q.nodes.values()]).map((x) => x.node.spec.name);
+  }
+
   #decide(j: Judged, status: "passed" | "failed", atMs: number, detail: string): void {
     if (j.status !== "open") return;
     j.status = status;
@@ -118,7 +172,21 @@ export class AssertionJudge {
 
   /** Why an assertion is not (yet) met, for the failure message. */
   #missing(a: Assertion): string {
+    const q = this.quorum;
     switch (a.kind) {
+      case "quorum_safe":
+      case "quorum_no_certificate":
+        return "";
+      case "quorum_dropped":
+        return `honest nodes dropped ${q?.totals().dropped[a.reason] ?? 0} inputs as ${a.reason} (wanted ${a.min}); drops: ${JSON.stringify(q?.totals().dropped ?? {})}`;
+      case "quorum_certificate": {
+        const rec = q?.proposal(a.proposal);
+        if (q === null || rec === undefined) return `no proposal ${a.proposal}`;
+        if (rec.proposal === null) return `${a.proposal} was not proposed: ${rec.error ?? "not yet"}`;
+        const first = q.firstCertificates(rec.proposal.id);
+        const lacking = this.#quorumTargets(a.nodes).filter((n) => first.get(n) === undefined || first.get(n)!.atMs > a.byMs);
+        return `${lacking.length} of ${this.#quorumTargets(a.nodes).length} nodes had no certificate by ${(a.byMs / 1000).toFixed(1)} s (${lacking.slice(0, 6).join(", ")}${lacking.length > 6 ? ", ..." : ""})`;
+      }
       case "no_crash":
         return "";
       case "path_known": {

@@ -60,6 +60,8 @@ export interface LoraPort {
   /** Carrier sense: the wait started here; null when not waiting. */
   csmaSinceMs: number | null;
   csmaSlots: number;
+  /** Contention-window time already waited on a free channel for the frame at the head of the queue. */
+  csmaCreditMs: number;
   /** Bumped whenever the radio loses power: pending CSMA and boot events of an older epoch are ignored. */
   epoch: number;
 }
@@ -89,6 +91,20 @@ export interface Waiter {
   done: (ok: boolean) => void;
 }
 
+/**
+ * More that runs on a node's engine, as kosd runs local quorum next to it: built at every boot (after the
+ * interfaces are attached and the saved state loaded), fed the engine's events, ticked at its own deadlines
+ * with the engine, and told when the node goes down. What it keeps across a crash is up to it (a vote journal
+ * does, as on disk).
+ */
+export interface HostedApp {
+  boot(engine: Engine, nowMs: number): void;
+  onEngineEvent(ev: EngineEvent, nowMs: number): void;
+  tick(nowMs: number): void;
+  nextDeadlineMs(): number;
+  down(): void;
+}
+
 export class SimNode {
   readonly identity: Identity;
   readonly random: RandomSource;
@@ -110,6 +126,7 @@ export class SimNode {
   inFlush = false;
   waiters: Waiter[] = [];
   readonly listeners = new Set<(ev: EngineEvent) => void>();
+  readonly hosted: HostedApp[] = [];
   readonly stats: NodeStats = { txFrames: 0, rxFrames: 0, drops: {}, boots: 0 };
   #nextIfaceId = 1;
   /** When the node failed (a bug thrown by its engine), with the error. */

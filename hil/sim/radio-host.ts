@@ -133,6 +133,7 @@ export class RadioHost {
     const c = this.#timingOf(port);
     port.csmaSinceMs = this.ctx.nowMs;
     port.csmaSlots = this.#random.next32() % c.windowSlots;
+    port.csmaCreditMs = 0;
     const epoch = port.epoch;
     this.ctx.at(this.ctx.nowMs + c.difsMs + port.csmaSlots * c.slotMs, () => this.#wake(node, port, epoch));
   }
@@ -142,10 +143,15 @@ export class RadioHost {
     if (port.epoch !== epoch || !node.up || !port.up || port.csmaSinceMs === null) return;
     const busy = this.ctx.air.busyUntilMs(port.airIndex);
     if (busy > port.csmaSinceMs) {
-      // A packet was heard during the wait: wait again from the end of it.
+      // A packet was heard during the wait: wait again from the end of it, DIFS first. As in the firmware
+      // (cw_wait_passed), contention-window time already waited on a free channel counts: the window is paused,
+      // not drawn again, so a radio that drew a long one is not starved by neighbours that keep drawing short
+      // ones. (Several busy periods within one wait credit from the latest one's start: a slight overcount.)
       const c = this.#timingOf(port);
+      const from = this.ctx.air.busyFromMs(port.airIndex);
+      port.csmaCreditMs += Math.max(0, Math.min(from, now) - (port.csmaSinceMs + c.difsMs));
       port.csmaSinceMs = busy;
-      this.ctx.at(Math.max(now, busy + c.difsMs + port.csmaSlots * c.slotMs), () => this.#wake(node, port, epoch));
+      this.ctx.at(Math.max(now, busy + c.difsMs + Math.max(0, port.csmaSlots * c.slotMs - port.csmaCreditMs)), () => this.#wake(node, port, epoch));
       return;
     }
     port.csmaSinceMs = null;

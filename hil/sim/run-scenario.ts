@@ -9,6 +9,7 @@ import { overallStatus } from "../scenarios/types.js";
 import { Apps } from "./apps.js";
 import { AssertionJudge } from "./assertions.js";
 import type { NodeSpec } from "./node.js";
+import { QuorumSim } from "./quorum.js";
 import { mixSeed, Simulator, type RunEnd } from "./sim.js";
 import { place } from "./topology.js";
 import type { TraceMode } from "./trace.js";
@@ -24,6 +25,7 @@ export interface SimRun {
   summary: RunSummary;
   sim: Simulator;
   apps: Apps;
+  quorum: QuorumSim | null;
 }
 
 export function runScenarioSim(scenario: Scenario, opts: SimRunOptions = {}): SimRun {
@@ -31,8 +33,13 @@ export function runScenarioSim(scenario: Scenario, opts: SimRunOptions = {}): Si
   const sim = buildSimulator(scenario, seed, opts.trace ?? "hash", opts.maxEvents ?? scenario.maxEvents ?? undefined);
   const apps = new Apps(sim);
   apps.install();
-  for (const e of scenario.timeline) sim.after(e.atMs, () => apply(sim, apps, e));
-  const judge = new AssertionJudge(sim, apps, scenario.assertions);
+  const sq = scenario.quorum;
+  const quorum = sq === null ? null : new QuorumSim(sim, {
+    members: sq.members, ...(sq.threshold !== null ? { threshold: sq.threshold } : {}), ...(sq.relays !== null ? { relays: sq.relays } : {}),
+    vote: sq.vote, votes: sq.votes, byzantine: sq.byzantine, voteDelayMs: sq.voteDelayMs, fsyncMs: sq.fsyncMs,
+  });
+  for (const e of scenario.timeline) sim.after(e.atMs, () => apply(sim, apps, e, quorum));
+  const judge = new AssertionJudge(sim, apps, scenario.assertions, quorum);
   judge.install(scenario.nodes.length > 200 ? 10_000 : 1_000);
   sim.stopWhen = () => judge.allDecided;
   const started = performance.now();
@@ -72,11 +79,32 @@ export function runScenarioSim(scenario: Scenario, opts: SimRunOptions = {}): Si
       engineBugs: sim.bugs.length,
       probes: apps.probes.length,
       transfers: apps.transfers.length,
+      ...(quorum !== null ? { quorum: quorumStats(quorum) } : {}),
       traceLines: sim.trace.count,
       traceSha256: sim.trace.digest(),
     },
   };
-  return { summary, sim, apps };
+  return { summary, sim, apps, quorum };
+}
+
+function quorumStats(q: QuorumSim): Record<string, unknown> {
+  const t = q.totals();
+  return {
+    members: q.membership.members.length,
+    threshold: q.membership.threshold,
+    proposals: q.proposals.map((p) => {
+      const first = p.proposal === null ? new Map() : q.firstCertificates(p.proposal.id);
+      const times = [...first.values()].map((c) => c.atMs - p.atMs);
+      return { name: p.name, error: p.error, certified: first.size, outcome: [...first.values()][0]?.certificate.outcome ?? null, lastCertificateAfterS: times.length > 0 ? Math.max(...times) / 1000 : null };
+    }),
+    certificates: q.certificates.length,
+    messagesSent: t.sent,
+    bytesSent: t.bytesOut,
+    dropped: Object.fromEntries(Object.entries(t.dropped).sort(([a], [b]) => a.localeCompare(b))),
+    evidence: q.evidence.length,
+    conflicts: q.conflicts.length,
+    directFrames: q.directFrames,
+  };
 }
 
 /** The simulator for a scenario: positions and boot times drawn from the seed. */
@@ -111,7 +139,7 @@ export function buildSimulator(scenario: Scenario, seed: number, trace: TraceMod
   });
 }
 
-function apply(sim: Simulator, apps: Apps, e: TimelineEvent): void {
+function apply(sim: Simulator, apps: Apps, e: TimelineEvent, quorum: QuorumSim | null): void {
   switch (e.do) {
     case "announce":
       for (const n of e.node === "all" ? sim.nodes : [sim.node(e.node)]) sim.announce(n);
@@ -142,6 +170,9 @@ function apply(sim: Simulator, apps: Apps, e: TimelineEvent): void {
       return;
     case "probe":
       apps.probe(sim.node(e.from), sim.node(e.to), { timeoutMs: e.timeoutMs });
+      return;
+    case "propose":
+      quorum?.propose({ name: e.name, node: e.node, kind: e.kind, payload: new TextEncoder().encode(e.payload || e.name), lifetimeMs: e.deadlineMs, ...(e.vote !== null ? { vote: e.vote } : {}), votes: e.votes });
       return;
   }
 }

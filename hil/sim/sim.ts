@@ -171,7 +171,10 @@ export class Simulator implements RadioContext, WiredContext {
         e.node.tickAtMs = Infinity;
         if (e.node.ticksAt.ms !== this.nowMs) e.node.ticksAt = { ms: this.nowMs, count: 0 };
         e.node.ticksAt.count++;
-        this.call(e.node, (engine, now) => engine.tick(now));
+        this.call(e.node, (engine, now) => {
+          engine.tick(now);
+          for (const h of e.node.hosted) h.tick(now);
+        });
         return;
       case "call":
         if (e.node !== null && (e.gen !== e.node.gen || !e.node.up)) return;
@@ -242,7 +245,9 @@ export class Simulator implements RadioContext, WiredContext {
   #scheduleTick(node: SimNode): void {
     const engine = node.engine;
     if (engine === null || !node.up) return;
-    const d = engine.nextDeadlineMs() - EPOCH_MS;
+    let deadline = engine.nextDeadlineMs();
+    for (const h of node.hosted) deadline = Math.min(deadline, h.nextDeadlineMs());
+    const d = deadline - EPOCH_MS;
     if (!Number.isFinite(d)) return;
     let at = Math.max(d, this.nowMs);
     if (at === this.nowMs && node.ticksAt.ms === this.nowMs && node.ticksAt.count >= SIM_LIMITS.maxTicksPerInstant) {
@@ -264,6 +269,14 @@ export class Simulator implements RadioContext, WiredContext {
       else if (ev.kind === "resource" && ev.status !== "transferring") this.trace.add(this.nowMs, `ev ${node.spec.name} resource ${ev.direction} ${ev.sizeBytes}B ${ev.status}`);
     }
     for (const l of [...node.listeners]) l(ev);
+    for (const h of node.hosted) {
+      try {
+        h.onEngineEvent(ev, EPOCH_MS + this.nowMs);
+      } catch (e) {
+        this.fail(node, e);
+        return;
+      }
+    }
   }
 
   /** An engine threw: a bug. The node fails (as a kosd process would die) and the run goes on. */
@@ -295,6 +308,7 @@ export class Simulator implements RadioContext, WiredContext {
         node.attach(port, now);
       }
       restored = node.loadState(now);
+      for (const h of node.hosted) h.boot(node.engine!, now);
     } catch (e) {
       this.fail(node, e);
       return;
@@ -350,6 +364,7 @@ export class Simulator implements RadioContext, WiredContext {
       p.ifaceId = null;
     }
     node.byIface.clear();
+    for (const h of node.hosted) h.down();
     node.engine = null;
     node.gen++;
     node.tickAtMs = Infinity;
@@ -471,7 +486,7 @@ export class Simulator implements RadioContext, WiredContext {
     this.byName.set(spec.name, node);
     if (spec.lora !== null) {
       const airIndex = this.air.addRadio(spec.name, null, 0);
-      const port: LoraPort = { kind: "lora", name: "RNodeInterface[lora]", airIndex, settings: { ...spec.lora }, plugged: true, up: false, ifaceId: null, queue: [], sending: null, csmaSinceMs: null, csmaSlots: 0, epoch: 0 };
+      const port: LoraPort = { kind: "lora", name: "RNodeInterface[lora]", airIndex, settings: { ...spec.lora }, plugged: true, up: false, ifaceId: null, queue: [], sending: null, csmaSinceMs: null, csmaSlots: 0, csmaCreditMs: 0, epoch: 0 };
       node.ports.push(port);
       node.lora = port;
       this.radios.register(node, port);

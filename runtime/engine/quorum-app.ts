@@ -23,8 +23,10 @@ export interface QuorumAppOptions {
   /**
    * Makes our own signed vote durable (the host's vote journal, synced to disk). The machine sends the vote
    * once this resolves; a rejection leaves it unsent (and counted), and the host may retry by casting again.
+   * A host on a virtual clock (the simulator) returns "deferred" and calls votePersisted() when its modelled
+   * sync completes: a promise would settle outside its clock.
    */
-  persist(proposalId: Bytes, vote: Bytes): Promise<void> | void;
+  persist(proposalId: Bytes, vote: Bytes): Promise<void> | void | "deferred";
   /** Every machine event, in order. */
   onEvent?(event: QuorumEvent): void;
   /** Where the clock is read when a persist completes asynchronously. */
@@ -96,13 +98,25 @@ export class QuorumApp {
     this.#drain(nowMs);
   }
 
+  /** For a persist that returned "deferred": the vote is durable now; count it and send it. */
+  votePersisted(proposalId: Bytes, nowMs: number): void {
+    if (this.#stopped) return;
+    this.#syncInterfaces();
+    this.#o.machine.votePersisted(proposalId, nowMs);
+    this.#drain(nowMs);
+  }
+
   stop(): void {
     this.#stopped = true;
   }
 
   #syncInterfaces(): void {
     const ids = new Set(this.#o.engine.interfaceIds());
-    for (const id of ids) if (!this.#known.has(id)) this.#o.machine.addInterface(String(id));
+    for (const id of ids) {
+      if (this.#known.has(id)) continue;
+      const bitrateBps = this.#o.engine.interfaceDescriptor(id)?.bitrateBps;
+      this.#o.machine.addInterface(String(id), bitrateBps !== undefined ? { bitrateBps } : {});
+    }
     for (const id of this.#known) if (!ids.has(id)) this.#o.machine.removeInterface(String(id));
     this.#known = ids;
   }
@@ -142,7 +156,7 @@ export class QuorumApp {
           done();
           this.#o.afterAsyncPersist?.();
         }, failed);
-      } else done();
+      } else if (r !== "deferred") done();
     } catch {
       failed();
     }

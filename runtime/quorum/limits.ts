@@ -42,6 +42,18 @@ export const QUORUM_LIMITS = {
   haveRedundancy: 1,
   /** Answers (votes, wants) wait a random time up to this, so that one neighbour answers and the others hear it. */
   responseJitterMs: 1_000,
+  /**
+   * On an interface with a known bitrate the answer window grows to the airtime of one typical answer (a few
+   * votes and the packet header) per member, times the spread factor, up to the cap: on SF7 LoRa (5.5 kbit/s)
+   * about 260 ms per member. Measured in hil/sim (test/bench/quorum.bench.ts): without it, repair under loss
+   * on LoRa answered from every neighbour at once and filled the channel.
+   */
+  typicalAnswerBytes: 180,
+  responseSpreadFactor: 1,
+  maxResponseWindowMs: 30_000,
+  /** Likewise Trickle's first interval grows to one HAVE (with its header and carrier sense) per member, times this. */
+  typicalHaveBytes: 60,
+  haveSpreadFactor: 2,
 } as const;
 
 /** Gossip message types: the first byte of every message. */

@@ -79,9 +79,8 @@ interface Active {
   beaconAtMs: number;
   fired: boolean;
   /**
-   * Consistent HAVEs heard in this interval, per interface or link (destKey): a neighbour's HAVE only
-   * suppresses our beacon where it was heard. A node joining two segments (a hub, a LoRa/Wi-Fi gateway) must
-   * still beacon on the other one, whose nodes never heard that neighbour.
+   * Consistent HAVEs heard in this interval, per destination (interface or link): a beacon is skipped only where
+   * a neighbour already said the same, so a node between two media still speaks on the quiet one.
    */
   heard: Map<string, number>;
   certSaid: boolean;
@@ -115,14 +114,17 @@ export class QuorumMachine {
   readonly #haveMaxMs: number;
   readonly #jitterMs: number;
   #nowMs: number;
-  readonly #ifaces = new Set<string>();
+  /** Broadcast interfaces and their bitrate (null: fast enough not to matter). */
+  readonly #ifaces = new Map<string, number | null>();
   readonly #links = new Set<string>();
   readonly #memberships = new Map<string, { m: Membership; successor: string | null }>();
   readonly #active = new Map<string, Active>();
   readonly #orphans = new Map<string, Orphan[]>();
   #orphanCount = 0;
   /** Asks for proposals we heard of but do not hold, per destination. */
-  readonly #wantProposal = new Map<string, { proposalId: Bytes; dest: Dest; dueMs: number }>();
+  readonly #wantProposal = new Map<string, { proposalId: Bytes; dest: Dest; dueMs: number; flags: number }>();
+  /** Proposals of restored journal votes, not known yet: asked for (with their certificate) once we can speak. */
+  readonly #recover = new Set<string>();
   /** Content hashes of PROPOSAL/VOTE/CERT messages handled, and ids of proposals refused (not asked for again). */
   readonly #seen = new Map<string, true>();
   readonly #guard = new Map<string, GuardEntry>();
@@ -141,13 +143,18 @@ export class QuorumMachine {
     this.#haveMinMs = o.haveMinIntervalMs ?? QUORUM_LIMITS.haveMinIntervalMs;
     this.#haveMaxMs = Math.max(this.#haveMinMs, o.haveMaxIntervalMs ?? QUORUM_LIMITS.haveMaxIntervalMs);
     this.#jitterMs = o.responseJitterMs ?? QUORUM_LIMITS.responseJitterMs;
-    for (const i of o.interfaces ?? []) this.#ifaces.add(i);
+    for (const i of o.interfaces ?? []) this.#ifaces.set(i, null);
   }
 
   // ---- topology ----------------------------------------------------------------------------------------
 
-  addInterface(iface: string): void {
-    this.#ifaces.add(iface);
+  /**
+   * A broadcast interface to gossip on. Its bitrate (bits/s), when given, spreads answers on a slow medium
+   * (LoRa) over the time they would take on air, so that one neighbour answers and the others overhear it.
+   */
+  addInterface(iface: string, opts: { bitrateBps?: number } = {}): void {
+    const b = opts.bitrateBps;
+    this.#ifaces.set(iface, b !== undefined && Number.isFinite(b) && b > 0 ? b : null);
   }
 
   removeInterface(iface: string): void {
@@ -267,6 +274,8 @@ export class QuorumMachine {
       const hex = toHex(v.value.proposalId);
       if (this.#guard.has(hex)) continue;
       this.#guard.set(hex, { vote: v.value, durable: true, deadlineMs: null });
+      // Ask the neighbours for the newest ones we do not hold (the proposal may have been decided meanwhile).
+      if (!this.#active.has(hex) && this.#recover.size < QUORUM_LIMITS.maxProposals) this.#recover.add(hex);
       const a = this.#active.get(hex);
       if (a !== undefined) {
         this.#guard.get(hex)!.deadlineMs = a.proposal.deadlineMs;
@@ -359,7 +368,16 @@ export class QuorumMachine {
     for (const [k, w] of this.#wantProposal) {
       if (w.dueMs > now) continue;
       this.#wantProposal.delete(k);
-      if (!this.#active.has(toHex(w.proposalId))) this.#out(w.dest, encodeWant(w.proposalId, WANT_PROPOSAL, new Uint8Array(0)));
+      if (!this.#active.has(toHex(w.proposalId))) this.#out(w.dest, encodeWant(w.proposalId, w.flags, new Uint8Array(0)));
+    }
+    if (this.#recover.size > 0 && this.#ifaces.size + this.#links.size > 0) {
+      const dests: Dest[] = [...[...this.#ifaces.keys()].map((iface): Dest => ({ kind: "broadcast", iface })), ...[...this.#links].map((peer): Dest => ({ kind: "link", peer }))];
+      for (const hex of this.#recover) {
+        if (this.#active.has(hex)) continue;
+        const g = this.#guard.get(hex);
+        if (g !== undefined) for (const d of dests) this.#askProposal(g.vote.proposalId, d, WANT_PROPOSAL | WANT_CERT);
+      }
+      this.#recover.clear();
     }
     for (const [hex, list] of this.#orphans) {
       const keep = list.filter((o) => now - o.atMs <= QUORUM_LIMITS.orphanHoldMs);
@@ -503,7 +521,7 @@ export class QuorumMachine {
         }
       }
     }
-    if (news && !a.done) this.#resetTrickle(a);
+    if (news && !a.done && !a.certSaid) this.#resetTrickle(a);
     this.#changed(a);
   }
 
@@ -526,10 +544,10 @@ export class QuorumMachine {
     this.#askProposal(proposalId, source);
   }
 
-  #askProposal(proposalId: Bytes, source: Source): void {
+  #askProposal(proposalId: Bytes, source: Source, flags: number = WANT_PROPOSAL): void {
     const k = `${toHex(proposalId)}|${destKey(source)}`;
     if (this.#wantProposal.has(k) || this.#wantProposal.size >= QUORUM_LIMITS.maxOrphanVotes) return;
-    this.#wantProposal.set(k, { proposalId, dest: source, dueMs: this.#nowMs + this.#jitter(source) });
+    this.#wantProposal.set(k, { proposalId, dest: source, dueMs: this.#nowMs + this.#jitter(source, 1), flags });
   }
 
   #sendOwn(v: Vote): void {
@@ -548,7 +566,6 @@ export class QuorumMachine {
       a.conflictReported = true;
       this.#emit({ type: "conflict", proposalId: a.proposal.id, approved: a.tally.certificate("approved")!, rejected: a.tally.certificate("rejected")!, evidence: a.tally.evidence });
     }
-    if (v.status !== "pending" && v.status !== "expired" && !a.done && a.certSaid) a.done = true;
   }
 
   // ---- anti-entropy ------------------------------------------------------------------------------------
@@ -574,8 +591,8 @@ export class QuorumMachine {
     const mine = a.tally.heldBitmap();
     const myFlags = this.#certFlags(a);
     if (equal(mine, bitmap) && myFlags === flags) {
-      const dk = destKey(source);
-      a.heard.set(dk, (a.heard.get(dk) ?? 0) + 1);
+      const k = destKey(source);
+      a.heard.set(k, (a.heard.get(k) ?? 0) + 1);
       return;
     }
     const theyLack: number[] = [];
@@ -585,6 +602,15 @@ export class QuorumMachine {
       const theirs = bitSet(bitmap, i);
       if (ours && !theirs) theyLack.push(i);
       if (theirs && !ours) weLack.push(i);
+    }
+    // A neighbour holding a certificate we hold (or any, when we hold none) needs no more votes from us, and
+    // once we hold one we need no more from anyone: on a lossy channel members' vote sets keep differing, and
+    // trading the rest of them would only spend airtime.
+    if (flags !== 0 && (myFlags === 0 || (flags & myFlags) !== 0)) theyLack.length = 0;
+    if (myFlags !== 0) weLack.length = 0;
+    if (theyLack.length === 0 && weLack.length === 0 && (flags & ~myFlags) === 0) {
+      a.heard.set(destKey(source), (a.heard.get(destKey(source)) ?? 0) + 1);
+      return;
     }
     // They lack votes we hold: send them (inside CERT messages when they are part of our certificate, which is
     // also all we send once closed). We lack votes they hold: ask, or ask for the certificate once closed.
@@ -598,7 +624,7 @@ export class QuorumMachine {
     const c = this.#certificateFor(a);
     if (c !== null && this.#closed(a) && (myFlags & ~flags) !== 0) for (const v of c.votes) if (!bitSet(bitmap, v.voter)) p.push.add(v.voter);
     if ((flags & ~myFlags) !== 0 && this.#closed(a)) p.wantFlags |= WANT_CERT;
-    if (!a.done) this.#resetTrickle(a);
+    if (!a.done && !a.certSaid) this.#resetTrickle(a);
   }
 
   #onWant(proposalId: Bytes, flags: number, bitmap: Bytes, source: Source): void {
@@ -636,7 +662,7 @@ export class QuorumMachine {
     const k = destKey(dest);
     let p = a.pending.get(k);
     if (p === undefined) {
-      p = { dest, dueMs: this.#nowMs + this.#jitter(dest), proposal: false, push: new Set(), want: new Set(), wantFlags: 0 };
+      p = { dest, dueMs: this.#nowMs + this.#jitter(dest, a.membership.members.length), proposal: false, push: new Set(), want: new Set(), wantFlags: 0 };
       a.pending.set(k, p);
     }
     return p;
@@ -681,7 +707,7 @@ export class QuorumMachine {
   }
 
   #resetTrickle(a: Active): void {
-    a.intervalMs = this.#haveMinMs;
+    a.intervalMs = this.haveMinIntervalMs(a.membership.members.length);
     this.#startInterval(a, this.#nowMs);
   }
 
@@ -696,25 +722,22 @@ export class QuorumMachine {
     if (a.done) return;
     const now = this.#nowMs;
     const hasCert = this.#certificateFor(a) !== null;
-    if (!hasCert && this.#closed(a)) {
+    if (this.#closed(a)) {
       a.done = true;
       return;
     }
     if (!a.fired && now >= a.beaconAtMs) {
       a.fired = true;
       const have = encodeHave(a.proposal.id, this.#certFlags(a), a.tally.heldBitmap());
-      const quiet = (dk: string): boolean => (a.heard.get(dk) ?? 0) < QUORUM_LIMITS.haveRedundancy;
-      for (const iface of this.#ifaces) if (quiet(`b:${iface}`)) this.#out({ kind: "broadcast", iface }, have);
-      for (const peer of this.#links) if (quiet(`l:${peer}`)) this.#out({ kind: "link", peer }, have);
-      // Said by us where nobody said it, and by a neighbour elsewhere: the certificate is known around us.
+      const dests: Dest[] = [...[...this.#ifaces.keys()].map((iface): Dest => ({ kind: "broadcast", iface })), ...[...this.#links].map((peer): Dest => ({ kind: "link", peer }))];
+      for (const d of dests) if ((a.heard.get(destKey(d)) ?? 0) < QUORUM_LIMITS.haveRedundancy) this.#out(d, have);
+      // Said, or each neighbourhood already heard exactly what we would: the certificate is known around us.
       if (hasCert) a.certSaid = true;
     }
     if (a.fired && now >= a.intervalEndMs) {
-      if (hasCert && a.certSaid) {
-        a.done = true;
-        return;
-      }
-      a.intervalMs = Math.min(a.intervalMs * 2, this.#haveMaxMs);
+      // With the certificate held and said, beacons go on at the longest interval until the deadline: a member
+      // that missed the proposal (partitioned, restarted) hears of it in time, at one HAVE a minute around it.
+      a.intervalMs = hasCert && a.certSaid ? this.#haveMaxMs : Math.min(a.intervalMs * 2, this.#haveMaxMs);
       this.#startInterval(a, now);
     }
   }
@@ -723,7 +746,7 @@ export class QuorumMachine {
 
   #toAll(...messages: Bytes[]): void {
     for (const m of messages) {
-      for (const iface of this.#ifaces) this.#out({ kind: "broadcast", iface }, m);
+      for (const iface of this.#ifaces.keys()) this.#out({ kind: "broadcast", iface }, m);
       for (const peer of this.#links) this.#out({ kind: "link", peer }, m);
     }
   }
@@ -738,8 +761,34 @@ export class QuorumMachine {
     this.stats.sent[name] = (this.stats.sent[name] ?? 0) + 1;
   }
 
-  #jitter(dest: Dest): number {
-    return dest.kind === "link" ? 0 : Math.floor(this.#uniform() * this.#jitterMs);
+  /** How long an answer to `dest` waits: 0 over a link; on a broadcast interface a random part of its window. */
+  #jitter(dest: Dest, members: number): number {
+    return dest.kind === "link" ? 0 : Math.floor(this.#uniform() * this.responseWindowMs(dest.iface, members));
+  }
+
+  /**
+   * The answer window on a broadcast interface: at least responseJitterMs; on a slow one, as long as answers
+   * from every member would take on air (times the spread factor), capped. Neighbours that could all answer
+   * then mostly hear the first one before their own turn, instead of all queueing theirs behind it.
+   */
+  /**
+   * Trickle's shortest interval for a proposal of `members`: at least haveMinIntervalMs; with a slow broadcast
+   * interface, long enough for every member's HAVE to fit on air (times the spread factor), since on a lossy
+   * channel every member's HAVE differs and none is suppressed. Capped by the longest interval.
+   */
+  haveMinIntervalMs(members: number): number {
+    let slowest = Infinity;
+    for (const b of this.#ifaces.values()) if (b !== null) slowest = Math.min(slowest, b);
+    if (!Number.isFinite(slowest)) return this.#haveMinMs;
+    const airMs = (QUORUM_LIMITS.typicalHaveBytes * 8 * 1000) / slowest;
+    return Math.min(this.#haveMaxMs, Math.max(this.#haveMinMs, airMs * members * QUORUM_LIMITS.haveSpreadFactor));
+  }
+
+  responseWindowMs(iface: string, members: number): number {
+    const bps = this.#ifaces.get(iface) ?? null;
+    if (bps === null) return this.#jitterMs;
+    const airMs = (QUORUM_LIMITS.typicalAnswerBytes * 8 * 1000) / bps;
+    return Math.max(this.#jitterMs, Math.min(QUORUM_LIMITS.maxResponseWindowMs, airMs * members * QUORUM_LIMITS.responseSpreadFactor));
   }
 
   #uniform(): number {

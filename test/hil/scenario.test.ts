@@ -96,14 +96,14 @@ test("every problem of the timeline and the assertions is reported at once", () 
   assert.deepEqual(p, [
     's.json:6:46: timeline[0].to: unknown node "n7" (nodes: n0, n1, n2)',
     "s.json:7:7: timeline[1].at: 200 s is after the end of the scenario (duration_s 100)",
-    's.json:8:17: timeline[2].do: unknown event "explode"; (announce, unplug, replug, reset, crash, restart, stop, power_cycle, partition, heal, loss, send_file, probe)',
+    's.json:8:17: timeline[2].do: unknown event "explode"; (announce, unplug, replug, reset, crash, restart, stop, power_cycle, partition, heal, loss, send_file, probe, propose)',
     's.json:9:62: timeline[3].groups[1][0]: node "n1" is in two groups',
     "s.json:10:62: timeline[4].size: must be a whole number from 1 to 1048576, got 0",
     "s.json:10:50: timeline[4].to: a node does not send a file to itself",
     "s.json:13:49: assertions[0].path_known.by: 500 s is after the end of the scenario (duration_s 100)",
-    's.json:14:7: assertions[1].path_knwon: unknown assertion "path_knwon"; did you mean "path_known"? (path_known, file_delivered, probe_ok, probe_failed, all_nodes_know_paths, no_crash)',
+    's.json:14:7: assertions[1].path_knwon: unknown assertion "path_knwon"; did you mean "path_known"? (path_known, file_delivered, probe_ok, probe_failed, all_nodes_know_paths, no_crash, quorum_certificate, quorum_no_certificate, quorum_safe, quorum_dropped)',
     "s.json:15:47: assertions[2].probe_ok.after: after (50 s) is later than by (40 s)",
-    "s.json:16:5: assertions[3]: must be an object with one key naming the assertion (path_known, file_delivered, probe_ok, probe_failed, all_nodes_know_paths, no_crash)",
+    "s.json:16:5: assertions[3]: must be an object with one key naming the assertion (path_known, file_delivered, probe_ok, probe_failed, all_nodes_know_paths, no_crash, quorum_certificate, quorum_no_certificate, quorum_safe, quorum_dropped)",
   ]);
 });
 

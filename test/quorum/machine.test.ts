@@ -45,8 +45,10 @@ test("lossless broadcast: every node certifies, with one proposal, one packet pe
     assert.equal(proposals, 1, `n=${n}`);
     assert.equal(votes, n, `n=${n}: one VOTE per member`);
     assert.equal(wants, 0, `n=${n}`);
-    assert.ok(haves <= 3, `n=${n}: ${haves} HAVE beacons`);
-    assert.ok(net.sent.length <= n + 4, `n=${n}: ${net.sent.length} messages against a lower bound of ${n + 1}`);
+    // A HAVE or two to settle, then (certificate held) one a minute around until the deadline, for members
+    // that missed the proposal.
+    assert.ok(haves <= 4, `n=${n}: ${haves} HAVE beacons`);
+    assert.ok(net.sent.length <= n + 5, `n=${n}: ${net.sent.length} messages against a lower bound of ${n + 1}`);
     for (const node of net.nodes) assert.deepEqual(node.machine.stats.dropped, {}, `n=${n}: nothing refused on a clean run`);
   }
 });
