@@ -15,11 +15,14 @@ const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"))
 /** Packages with native code: loaded at run time from dist/node_modules. */
 const NATIVE = ["@serialport/bindings-cpp", "epoll", "usocket", "msgpackr-extract"];
 /**
- * Packages kosd loads only when it needs them, each bundled into one file of its own at
- * dist/node_modules/NAME/index.js, so that a daemon without that need does not carry it in memory (node-ble
- * with dbus-next and xml2js, for Bluetooth radios: about 460 KiB of code, 1.6 MiB resident when bundled in).
+ * Modules kosd loads only when a feature needs them, each bundled with its dependencies into one file of its
+ * own beside the bundle (dist/node_modules/NAME/index.js, or dist/node_modules/NAME/SUBPATH.js for a module
+ * imported by subpath), so that a daemon without that feature does not carry their code in memory: a bundled
+ * module costs its source text on the V8 heap and its parse whether it ever runs or not. node-ble with
+ * dbus-next and xml2js, for Bluetooth radios (about 460 KiB of code); MQTT.js's client with mqtt-packet and
+ * readable-stream, for the [mqtt] bridge (about 500 KiB). Each is written here as the code imports it.
  */
-const LAZY = ["node-ble"];
+const LAZY = ["node-ble", "mqtt/lib/client"];
 /**
  * Optional modules of bundled packages that are never reached and are not installed: left as plain
  * requires. dbus-next (node-ble's D-Bus client) needs x11 only to find a session bus through an X display;
@@ -29,6 +32,22 @@ const NEVER_LOADED = ["x11"];
 /** Dependencies used only to compile an addon: never needed beside the bundle. */
 const BUILD_ONLY = new Set(["node-gyp", "nan", "node-addon-api"]);
 const PREBUILD_PLATFORMS = ["linux-arm", "linux-arm64", "linux-x64"];
+
+/**
+ * JSON files (the boards/ catalog) inlined as JSON.parse of one string rather than as object literals. V8
+ * compiles a script's top level in one go, and a bundle's top level is every module's: 100 KiB of literals
+ * there cost about 0.6 MiB of parser memory at start, which the process keeps; one string literal costs
+ * nothing to parse (and JSON.parse is faster than the literal it replaces).
+ */
+const jsonAsText = {
+  name: "json-as-text",
+  setup(b) {
+    b.onLoad({ filter: /\.json$/ }, async (args) => {
+      const text = JSON.stringify(JSON.parse(await fs.promises.readFile(args.path, "utf8")));
+      return { contents: `export default JSON.parse(${JSON.stringify(text)});\n`, loader: "js" };
+    });
+  },
+};
 
 export async function bundle({ quiet = false } = {}) {
   dist = fs.mkdtempSync(path.join(root, ".dist-build-"));
@@ -42,17 +61,22 @@ export async function bundle({ quiet = false } = {}) {
     platform: "node",
     format: "cjs",
     target: "node20",
-    external: [...NATIVE, ...LAZY],
+    external: [...NATIVE, ...LAZY.map(packageOf)],
+    // import() of a module beside the bundle becomes require(): through import(), Node would start its ESM
+    // loader (about 3 MiB resident) to load a CommonJS file.
+    supported: { "dynamic-import": false },
     define: { __KOS_VERSION__: JSON.stringify(pkg.version) },
     banner: { js: "#!/usr/bin/env node" },
     legalComments: "none",
     minify: false,
     sourcemap: false,
     metafile: true,
+    plugins: [jsonAsText],
     logLevel: quiet ? "silent" : "warning",
   });
   for (const name of ["kosd.cjs", "kosctl.cjs"]) fs.chmodSync(path.join(dist, name), 0o755);
-  for (const name of LAZY) await bundleLazy(name, quiet);
+  for (const spec of LAZY) await bundleLazy(spec, quiet);
+  asciiOnly(dist);
   const copied = new Set();
   for (const name of NATIVE) copyPackage(name, copied);
   const old = `${finalDist}.old-${process.pid}`;
@@ -69,16 +93,28 @@ export async function bundle({ quiet = false } = {}) {
   return result;
 }
 
-/** One package and its dependencies as a single file, dist/node_modules/NAME/index.js, that require(NAME) finds. */
-async function bundleLazy(name, quiet) {
+/** "mqtt/lib/client" -> "mqtt"; "@scope/name/x" -> "@scope/name". */
+function packageOf(spec) {
+  const parts = spec.split("/");
+  return parts.slice(0, spec.startsWith("@") ? 2 : 1).join("/");
+}
+
+/**
+ * One module and its dependencies as a single file that require(spec) finds beside the bundle:
+ * dist/node_modules/NAME/index.js for a package, dist/node_modules/NAME/SUBPATH.js for a subpath.
+ */
+async function bundleLazy(spec, quiet) {
+  const name = packageOf(spec);
+  const subpath = spec.slice(name.length + 1);
   const manifest = findPackageDir(name, root);
   if (manifest === null) throw new Error(`bundle: ${name} is not installed (npm ci)`);
   const meta = JSON.parse(fs.readFileSync(manifest, "utf8"));
   const outDir = path.join(dist, "node_modules", name);
   await build({
     absWorkingDir: root,
-    entryPoints: [path.join(path.dirname(manifest), meta.main ?? "index.js")],
-    outfile: path.join(outDir, "index.js"),
+    // Resolved the way the code's import resolves it (package exports included).
+    stdin: { contents: `module.exports = require(${JSON.stringify(spec)});\n`, resolveDir: root, loader: "js" },
+    outfile: path.join(outDir, subpath === "" ? "index.js" : `${subpath}.js`),
     bundle: true,
     platform: "node",
     format: "cjs",
@@ -87,7 +123,28 @@ async function bundleLazy(name, quiet) {
     legalComments: "none",
     logLevel: quiet ? "silent" : "warning",
   });
-  fs.writeFileSync(path.join(outDir, "package.json"), JSON.stringify({ name, version: meta.version, license: meta.license, main: "index.js" }, null, 2) + "\n");
+  // kosd reaches these through import(), which resolves a subpath only through "exports" (no extension guessing).
+  const manifestOut =
+    subpath === ""
+      ? { name, version: meta.version, license: meta.license, main: "index.js", exports: { ".": "./index.js" } }
+      : { name, version: meta.version, license: meta.license, exports: { [`./${subpath}`]: `./${subpath}.js` } };
+  fs.writeFileSync(path.join(outDir, "package.json"), JSON.stringify(manifestOut, null, 2) + "\n");
+}
+
+/**
+ * Escapes the non-ASCII characters esbuild leaves in the comments it keeps (it escapes them everywhere else).
+ * Node holds a script's source on the V8 heap for as long as it runs, one byte a character when the text is
+ * Latin-1 and two otherwise: one arrow in one comment doubled kosd.cjs's 1.4 MiB of source in memory. A
+ * \uXXXX escape reads the same in a comment, a string or a regular expression.
+ */
+function asciiOnly(dir) {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || !/\.c?js$/.test(entry.name)) continue;
+    const file = path.join(entry.parentPath ?? entry.path, entry.name);
+    const text = fs.readFileSync(file, "utf8");
+    if (!/[^\x00-\x7f]/.test(text)) continue;
+    fs.writeFileSync(file, text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
+  }
 }
 
 /** Copies an installed package (and its runtime dependencies) into dist/node_modules. */

@@ -69,6 +69,10 @@ export async function statusCommand(argv: string[]): Promise<number> {
     if ((s["interfaces"] as unknown[]).length === 0) t += "\n no interfaces\n";
     const tables = s["tables"] as Record<string, number>;
     t += `\n paths ${tables["paths"] ?? 0}, links ${(s["links"] as unknown[]).length}, known destinations ${s["knownDestinations"]}\n`;
+    if (s["memory"] !== undefined) {
+      const pkgs = (s["packages"] as string[] | undefined) ?? [];
+      t += ` memory ${s["memory"]["rssMiB"]} MiB resident, heap ${s["memory"]["heapUsedMiB"]} MiB; packages loaded: ${pkgs.length > 0 ? pkgs.join(", ") : "none"}\n`;
+    }
     if (s["mqtt"]?.["enabled"] === true) t += "\n" + mqttStatusText(s["mqtt"]);
     if (s["quorum"]?.["enabled"] === true) t += "\n" + quorumStatusText(s["quorum"]);
     return t;

@@ -5,6 +5,7 @@ import type { EngineEvent } from "../engine/events.js";
 import { ControlError, type ControlServer } from "./control.js";
 import type { KosNode } from "./node.js";
 import { VERSION } from "./version.js";
+import { loadedPackages, memoryView } from "./packages.js";
 
 export const PATH_TIMEOUT_MS = 15_000;
 
@@ -153,5 +154,7 @@ function status(node: KosNode): Record<string, unknown> {
     totals: stats.totals,
     tables: stats.tables,
     knownDestinations: node.engine.known.size,
+    memory: memoryView(),
+    packages: loadedPackages(),
   };
 }
