@@ -60,6 +60,8 @@ export interface QuorumSetup {
   fsyncMs: number;
   /** Overrides of the machines' timers. */
   machine?: { haveMinIntervalMs?: number; haveMaxIntervalMs?: number; responseJitterMs?: number; skewMs?: number };
+  /** Gossip over links to members beyond relays that do not run quorum (default true, as kosd). */
+  links?: boolean;
 }
 
 export interface ProposeSpec {
@@ -334,6 +336,7 @@ export class QuorumNode implements HostedApp {
       engine, machine, nowMs: () => this.q.sim.engineTimeMs(),
       persist: (proposalId, vote): "deferred" | void => this.#persist(app, proposalId, vote),
       onEvent: (e) => this.#onEvent(app, e),
+      ...(this.q.setup.links === false ? { links: false } : {}),
     });
     this.app = app;
     app.tick(nowMs);

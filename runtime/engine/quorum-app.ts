@@ -4,18 +4,54 @@
 // packets are never forwarded by transport nodes: gossip reaches neighbours, and the machine's own
 // anti-entropy carries it further, hop by hop, through every node that runs quorum.
 //
+// Members beyond a relay that does not run quorum (a reference rnsd transport node, a kosd without [quorum])
+// are reached over links: every node registers one SINGLE destination "kos.quorum.link" for its identity,
+// accepting links, which the host announces with its others. While a proposal is open, a member opens a link
+// to each other member of its current membership whose link destination is known with a path of more than
+// one hop (a neighbour already hears the broadcasts), nearest first, at most QUORUM_LINK_LIMITS.maxOutgoing,
+// and identifies on it with its node identity; the responder takes only members of its current membership
+// (others are closed and counted, as are links left unidentified past a grace). Each gossip message is one
+// link packet; the machine sees the link as a peer (its id in hex) and deduplicates as for broadcasts. Links
+// close once no proposal is open and they were idle a while; failed opens back off per member.
+//
 // Both hosts use this: kosd (runtime/host) with a durable vote journal, the simulator (hil/sim) with an
 // in-memory one. The host feeds the engine's events in (onEngineEvent), calls tick() when nextDeadlineMs()
 // is due and after every engine call (interfaces come and go with the engine), and reads the machine's
 // events through the listener. A vote is sent only after `persist` has resolved for it.
-import { equal, type Bytes } from "../core/bytes.js";
+import { equal, toHex, type Bytes } from "../core/bytes.js";
 import type { QuorumMachine } from "../quorum/machine.js";
 import type { QuorumEvent } from "../quorum/events.js";
+import { destinationHash, nameHash } from "../wire/destination.js";
+import { Context } from "../wire/packet.js";
 import type { Engine } from "./engine.js";
 import type { EngineEvent, LocalDestination } from "./events.js";
 
 export const QUORUM_APP_NAME = "kos";
 export const QUORUM_ASPECTS = ["quorum"] as const;
+/** The SINGLE destination (one per node identity) that accepts quorum links. */
+export const QUORUM_LINK_ASPECTS = ["quorum", "link"] as const;
+const LINK_NAME_HASH = nameHash(QUORUM_APP_NAME, [...QUORUM_LINK_ASPECTS]);
+
+export const QUORUM_LINK_LIMITS = {
+  /** Links this node opens at once (nearest members first); incoming ones are bounded by the members. */
+  maxOutgoing: 8,
+  /** How often link upkeep runs while a proposal is open or a link exists. */
+  checkEveryMs: 5_000,
+  /** An incoming link must identify as a member within this, or it is closed. */
+  identifyGraceMs: 10_000,
+  /** Messages held per incoming link until its initiator identifies (more are dropped and counted). */
+  maxHeldPerLink: 8,
+  /** With no open proposal, a link without quorum traffic this long is closed. */
+  idleMs: 60_000,
+  /** After a link to a member failed, wait this long before the next try, doubling up to the max. */
+  retryMinMs: 15_000,
+  retryMaxMs: 600_000,
+} as const;
+
+/** The quorum link destination of a member (by its public key's identity hash). */
+export function quorumLinkDestination(identityHash: Bytes): Bytes {
+  return destinationHash(LINK_NAME_HASH, identityHash);
+}
 
 export interface QuorumAppOptions {
   engine: Engine;
@@ -37,6 +73,8 @@ export interface QuorumAppOptions {
    * KosNode.run) does so here.
    */
   afterAsyncPersist?(): void;
+  /** Gossip over links to members beyond non-quorum relays (default true; false: broadcasts only). */
+  links?: boolean;
 }
 
 export interface QuorumAppStats {
@@ -45,14 +83,51 @@ export interface QuorumAppStats {
   packetsRefused: number;
   packetsIn: number;
   persistFailures: number;
+  /** Quorum links opened by us, accepted from members, and failed or closed before coming up. */
+  linksOpened: number;
+  linksAccepted: number;
+  linksFailed: number;
+  /** Incoming links refused: identified as a non-member, or not identified within the grace. */
+  linksRefusedNotMember: number;
+  linksRefusedUnidentified: number;
+  /** Links closed for idleness, or as the duplicate of a link the other way. */
+  linksIdleClosed: number;
+  /** Messages received on quorum links; dropped before the machine (on a link never identified as a member, or past the hold). */
+  linkPacketsIn: number;
+  linkPacketsDropped: number;
+}
+
+interface QuorumLink {
+  id: Bytes;
+  outgoing: boolean;
+  /** The member's public key (hex): known at open for outgoing links, at identify for incoming ones. */
+  member: string | null;
+  /** The machine knows the link as a peer. */
+  up: boolean;
+  openedAtMs: number;
+  lastMs: number;
+  /** A message came in on it (a link that closes before any did counts as failed, and backs off). */
+  heard: boolean;
+  /** Messages that came before the initiator identified (packets can overtake each other), held until it does. */
+  held: Bytes[];
 }
 
 export class QuorumApp {
   readonly destination: LocalDestination;
-  readonly stats: QuorumAppStats = { packetsOut: 0, packetsRefused: 0, packetsIn: 0, persistFailures: 0 };
+  /** Where members open quorum links to this node (null with links off). */
+  readonly linkDestination: LocalDestination | null;
+  readonly stats: QuorumAppStats = {
+    packetsOut: 0, packetsRefused: 0, packetsIn: 0, persistFailures: 0, linksOpened: 0, linksAccepted: 0, linksFailed: 0,
+    linksRefusedNotMember: 0, linksRefusedUnidentified: 0, linksIdleClosed: 0, linkPacketsIn: 0, linkPacketsDropped: 0,
+  };
   readonly #o: QuorumAppOptions;
   #known = new Set<number>();
   #stopped = false;
+  /** Quorum links by link id (hex). */
+  readonly #links = new Map<string, QuorumLink>();
+  /** Per member (public key hex): when we may try a link again, and the wait after the next failure. */
+  readonly #retry = new Map<string, { atMs: number; waitMs: number }>();
+  #nextCheckMs = Infinity;
 
   constructor(o: QuorumAppOptions) {
     this.#o = o;
@@ -64,15 +139,33 @@ export class QuorumApp {
       acceptLinks: false,
       acceptResourcesUpToBytes: 0,
     });
+    this.linkDestination = o.links === false ? null : o.engine.registerDestination({
+      identity: o.engine.identity,
+      appName: QUORUM_APP_NAME,
+      aspects: [...QUORUM_LINK_ASPECTS],
+      proof: "none",
+      acceptLinks: true,
+      acceptResourcesUpToBytes: 0,
+    });
   }
 
   get machine(): QuorumMachine {
     return this.#o.machine;
   }
 
-  /** Feed every engine event here; packets for the quorum destination go to the machine. */
+  /**
+   * Feed every engine event here: packets for the quorum destination and messages on quorum links go to
+   * the machine; link events and members' announces drive the links.
+   */
   onEngineEvent(ev: EngineEvent, nowMs: number): void {
-    if (this.#stopped || ev.kind !== "packet" || !equal(ev.destinationHash, this.destination.hash)) return;
+    if (this.#stopped) return;
+    if (ev.kind === "link") return this.#onLinkEvent(ev, nowMs);
+    if (ev.kind === "announce" || ev.kind === "path") {
+      // A member's link destination became reachable: look again soon (upkeep decides whether it is far).
+      if (this.linkDestination !== null && this.#nextCheckMs > nowMs && this.#o.machine.openProposals() > 0) this.#nextCheckMs = nowMs;
+      return;
+    }
+    if (ev.kind !== "packet" || !equal(ev.destinationHash, this.destination.hash)) return;
     this.stats.packetsIn++;
     this.#syncInterfaces();
     this.#o.machine.receive(ev.plaintext, { kind: "broadcast", iface: String(ev.interfaceId) }, nowMs);
@@ -88,7 +181,12 @@ export class QuorumApp {
   }
 
   nextDeadlineMs(): number {
-    return this.#stopped ? Infinity : this.#o.machine.nextDeadlineMs();
+    return this.#stopped ? Infinity : Math.min(this.#o.machine.nextDeadlineMs(), this.#nextCheckMs);
+  }
+
+  /** Quorum links, for status and tests. */
+  links(): Array<{ linkId: string; outgoing: boolean; member: string | null; up: boolean }> {
+    return [...this.#links.entries()].map(([linkId, l]) => ({ linkId, outgoing: l.outgoing, member: l.member, up: l.up }));
   }
 
   /** After a command on the machine (propose, cast, addMembership, addCertificate): send what it produced. */
@@ -106,8 +204,13 @@ export class QuorumApp {
     this.#drain(nowMs);
   }
 
-  stop(): void {
+  /** Stops gossip; quorum links are closed (with `nowMs`) so that peers see them go at once. */
+  stop(nowMs?: number): void {
+    if (this.#stopped) return;
     this.#stopped = true;
+    this.#nextCheckMs = Infinity;
+    if (nowMs !== undefined) for (const l of [...this.#links.values()]) this.#o.engine.closeLink(l.id, nowMs);
+    this.#links.clear();
   }
 
   #syncInterfaces(): void {
@@ -129,14 +232,188 @@ export class QuorumApp {
         if (r.ok) this.stats.packetsOut++;
         else this.stats.packetsRefused++;
       } else if (a.type === "send") {
-        // Links are not used for gossip yet: every neighbour is reached by broadcast on its interface.
-        this.stats.packetsRefused++;
+        this.#linkSend(a.peer, a.bytes, nowMs);
       } else {
         this.#persist(a.proposalId, a.vote);
       }
     }
     const listener = this.#o.onEvent;
-    for (const e of m.takeEvents()) listener?.(e);
+    for (const e of m.takeEvents()) {
+      // A proposal we just learned may need links to far members: look now rather than at the next check.
+      if (e.type === "proposal" && this.linkDestination !== null) this.#nextCheckMs = Math.min(this.#nextCheckMs, nowMs);
+      listener?.(e);
+    }
+    if (nowMs >= this.#nextCheckMs) this.#upkeep(nowMs);
+  }
+
+  // ---- links -----------------------------------------------------------------------------------------
+
+  #linkSend(peer: string, bytes: Bytes, nowMs: number): void {
+    const l = this.#links.get(peer);
+    const link = l !== undefined && l.up ? this.#o.engine.link(l.id) : undefined;
+    if (l === undefined || link === undefined || bytes.length > link.mdu || !this.#o.engine.linkSend(l.id, bytes, nowMs)) {
+      this.stats.packetsRefused++;
+      return;
+    }
+    l.lastMs = nowMs;
+    this.stats.packetsOut++;
+  }
+
+  #onLinkEvent(ev: Extract<EngineEvent, { kind: "link" }>, nowMs: number): void {
+    const key = toHex(ev.linkId);
+    let l = this.#links.get(key);
+    if (l === undefined) {
+      // Only links to our link destination are ours; outgoing ones were recorded when opened.
+      if (this.linkDestination === null || ev.localDestination === null || !equal(ev.localDestination, this.linkDestination.hash)) return;
+      if (ev.event.kind === "closed") return;
+      l = { id: ev.linkId.slice(), outgoing: false, member: null, up: false, openedAtMs: nowMs, lastMs: nowMs, heard: false, held: [] };
+      this.#links.set(key, l);
+      this.#nextCheckMs = Math.min(this.#nextCheckMs, nowMs + QUORUM_LINK_LIMITS.identifyGraceMs);
+    }
+    const e = ev.event;
+    this.#syncInterfaces();
+    switch (e.kind) {
+      case "established":
+        if (!l.outgoing) return;
+        // We initiated: say who we are, then gossip (the responder drops our messages until it knows).
+        this.#o.engine.linkIdentify(l.id, this.#o.engine.identity, nowMs);
+        this.stats.linksOpened++;
+        this.#retry.delete(l.member!);
+        this.#up(key, l, nowMs);
+        return;
+      case "identified": {
+        if (l.outgoing || l.up) return;
+        const member = toHex(e.publicKey);
+        const m = this.#o.machine.currentMembership();
+        if (m === null || !m.members.some((k) => toHex(k) === member) || member === toHex(this.#o.engine.identity.publicKey)) {
+          this.stats.linksRefusedNotMember++;
+          this.#close(key, l, nowMs);
+          return;
+        }
+        l.member = member;
+        this.stats.linksAccepted++;
+        this.#up(key, l, nowMs);
+        return;
+      }
+      case "data":
+        if (e.context !== Context.NONE) return;
+        if (!l.up) {
+          if (l.outgoing || l.held.length >= QUORUM_LINK_LIMITS.maxHeldPerLink) this.stats.linkPacketsDropped++;
+          else l.held.push(e.plaintext.slice());
+          return;
+        }
+        this.#receive(key, l, e.plaintext, nowMs);
+        this.#drain(nowMs);
+        return;
+      case "closed":
+        this.#links.delete(key);
+        this.stats.linkPacketsDropped += l.held.length;
+        if (l.up) this.#o.machine.linkDown(key);
+        // Closed by the far end or the network: an outgoing link that carried nothing (refused, never came
+        // up) backs off before the next try; one that worked may be reopened at the next upkeep.
+        if (l.outgoing && !l.heard) this.#failed(l, nowMs);
+        return;
+      default:
+        return;
+    }
+  }
+
+  #receive(key: string, l: QuorumLink, bytes: Bytes, nowMs: number): void {
+    l.lastMs = nowMs;
+    l.heard = true;
+    this.stats.linkPacketsIn++;
+    this.#o.machine.receive(bytes, { kind: "link", peer: key }, nowMs);
+  }
+
+  #up(key: string, l: QuorumLink, nowMs: number): void {
+    l.up = true;
+    l.lastMs = nowMs;
+    // Two members that opened links to each other at once keep the one opened by the smaller identity hash.
+    for (const [k2, o] of this.#links) {
+      if (k2 === key || !o.up || o.member !== l.member || o.outgoing === l.outgoing) continue;
+      const self = toHex(this.#o.engine.identity.publicKey);
+      const weOpenedSurvivor = self < l.member!;
+      const loser = weOpenedSurvivor === l.outgoing ? o : l;
+      const loserKey = loser === o ? k2 : key;
+      this.stats.linksIdleClosed++;
+      this.#close(loserKey, loser, nowMs);
+      if (loser === l) return;
+    }
+    this.#o.machine.linkUp(key, nowMs);
+    const held = l.held;
+    l.held = [];
+    for (const b of held) this.#receive(key, l, b, nowMs);
+    this.#drain(nowMs);
+  }
+
+  #close(key: string, l: QuorumLink, nowMs: number): void {
+    this.#links.delete(key);
+    this.stats.linkPacketsDropped += l.held.length;
+    l.held = [];
+    if (l.up) this.#o.machine.linkDown(key);
+    l.up = false;
+    this.#o.engine.closeLink(l.id, nowMs);
+  }
+
+  #failed(l: QuorumLink, nowMs: number): void {
+    this.stats.linksFailed++;
+    if (l.member === null) return;
+    const prev = this.#retry.get(l.member);
+    const waitMs = prev === undefined ? QUORUM_LINK_LIMITS.retryMinMs : Math.min(QUORUM_LINK_LIMITS.retryMaxMs, prev.waitMs * 2);
+    this.#retry.set(l.member, { atMs: nowMs + waitMs, waitMs });
+  }
+
+  /** Closes links that are unidentified, idle or no longer a member's; opens links to far members while a proposal is open. */
+  #upkeep(nowMs: number): void {
+    this.#nextCheckMs = Infinity;
+    if (this.linkDestination === null) return;
+    const m = this.#o.machine.currentMembership();
+    const open = this.#o.machine.openProposals() > 0;
+    const members = new Set(m === null ? [] : m.members.map((k) => toHex(k)));
+    for (const [key, l] of [...this.#links]) {
+      if (!l.outgoing && !l.up && nowMs - l.openedAtMs >= QUORUM_LINK_LIMITS.identifyGraceMs) {
+        this.stats.linksRefusedUnidentified++;
+        this.#close(key, l, nowMs);
+      } else if (l.member !== null && !members.has(l.member)) {
+        this.#close(key, l, nowMs);
+      } else if (l.up && !open && nowMs - l.lastMs >= QUORUM_LINK_LIMITS.idleMs) {
+        this.stats.linksIdleClosed++;
+        this.#close(key, l, nowMs);
+      }
+    }
+    if (open && m !== null) this.#openLinks(m.identities.map((i) => ({ key: toHex(i.publicKey), hash: i.hash })), nowMs);
+    if (open || this.#links.size > 0) this.#nextCheckMs = nowMs + QUORUM_LINK_LIMITS.checkEveryMs;
+    for (const l of this.#links.values()) if (!l.outgoing && !l.up) this.#nextCheckMs = Math.min(this.#nextCheckMs, l.openedAtMs + QUORUM_LINK_LIMITS.identifyGraceMs);
+  }
+
+  #openLinks(members: Array<{ key: string; hash: Bytes }>, nowMs: number): void {
+    const engine = this.#o.engine;
+    const self = toHex(engine.identity.publicKey);
+    const linked = new Set<string>();
+    let outgoing = 0;
+    for (const l of this.#links.values()) {
+      if (l.member !== null) linked.add(l.member);
+      if (l.outgoing) outgoing++;
+    }
+    if (outgoing >= QUORUM_LINK_LIMITS.maxOutgoing) return;
+    const far: Array<{ key: string; dest: Bytes; hops: number }> = [];
+    for (const mem of members) {
+      if (mem.key === self || linked.has(mem.key) || (this.#retry.get(mem.key)?.atMs ?? 0) > nowMs) continue;
+      const dest = quorumLinkDestination(mem.hash);
+      const hops = engine.transport.hopsTo(dest);
+      // Unknown path: nothing to open yet (its announce brings us back here). One hop: broadcasts reach it.
+      if (hops === null || hops <= 1 || engine.known.recall(dest) === null) continue;
+      far.push({ key: mem.key, dest, hops });
+    }
+    far.sort((a, b) => a.hops - b.hops);
+    for (const f of far.slice(0, QUORUM_LINK_LIMITS.maxOutgoing - outgoing)) {
+      const r = engine.openLink(f.dest, nowMs);
+      if (!r.ok) {
+        this.#failed({ id: new Uint8Array(0), outgoing: true, member: f.key, up: false, openedAtMs: nowMs, lastMs: nowMs, heard: false, held: [] }, nowMs);
+        continue;
+      }
+      this.#links.set(toHex(r.value), { id: r.value, outgoing: true, member: f.key, up: false, openedAtMs: nowMs, lastMs: nowMs, heard: false, held: [] });
+    }
   }
 
   #persist(proposalId: Bytes, vote: Bytes): void {

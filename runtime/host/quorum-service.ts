@@ -1,5 +1,5 @@
 // Local quorum in kosd: the quorum machine (runtime/quorum) on the node's engine through QuorumApp (PLAIN
-// "kos.quorum" gossip on every interface), with this node's identity, the vote journal in the data dir and the
+// "kos.quorum" gossip on every interface, links to members beyond non-quorum relays), with this node's identity, the vote journal in the data dir and the
 // action log as its memory:
 // - memberships are log entries ("quorum.membership"): read from the log at start, and taken as they arrive
 //   by log sync or `kosctl vote membership create`; a genesis is trusted by configuration ([quorum]);
@@ -132,7 +132,8 @@ export class QuorumService {
       this.app.flush(t);
     });
     this.#offs.push(this.#node.onEvent((ev) => {
-      if (ev.kind !== "packet") return;
+      // Packets for the gossip destination, and links and announces for gossip over links.
+      if (ev.kind !== "packet" && ev.kind !== "link" && ev.kind !== "announce" && ev.kind !== "path") return;
       this.app.onEngineEvent(ev, this.#node.clock.nowMs());
       this.#schedule();
     }));
@@ -153,7 +154,7 @@ export class QuorumService {
     this.#stopped = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
     for (const off of this.#offs) off();
-    this.app.stop();
+    this.#node.run((t) => this.app.stop(t));
     await this.#logQueue;
     await this.#journal.close();
   }

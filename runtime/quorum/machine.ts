@@ -400,6 +400,13 @@ export class QuorumMachine {
     return t;
   }
 
+  /** Proposals still taking votes (deadline plus skew not passed at the last `now` seen): hosts keep links to far members while any is. */
+  openProposals(): number {
+    let n = 0;
+    for (const a of this.#active.values()) if (!this.#closed(a)) n++;
+    return n;
+  }
+
   takeActions(): QuorumAction[] {
     const out = this.#actions;
     this.#actions = [];
