@@ -159,6 +159,7 @@ export function quorumStatus(node: KosNode, state: QuorumState): Record<string, 
       packetsIn: s.app.stats.packetsIn, packetsOut: s.app.stats.packetsOut, packetsRefused: s.app.stats.packetsRefused, persistFailures: s.app.stats.persistFailures,
       ...s.counters,
     },
+    links: linksJson(s),
     journal: { file: s.journal.file, votes: s.journal.votes().length, truncatedBytes: s.journal.recovery.truncatedBytes, forgotten: s.journal.recovery.forgotten },
     policies: s.config.policies.map((p) => ({ name: p.name, vote: p.vote, kinds: p.kinds, proposers: p.proposers })),
   };
@@ -291,4 +292,15 @@ function findArgOrId(s: QuorumService, args: Record<string, unknown>): { id: Byt
   if (t !== null) return { id: t.proposal.id };
   if (prefix.length === 32) return { id: parseHex(prefix)! };
   throw new ControlError(`no proposal ${prefix} is known here: give the full 32-digit id`);
+}
+
+/** Quorum links to members beyond non-quorum relays: the ones open now and the counters. */
+function linksJson(s: QuorumService): Record<string, unknown> {
+  const st = s.app.stats;
+  return {
+    open: s.app.links().map((l) => ({ link: l.linkId, direction: l.outgoing ? "out" : "in", member: l.member, up: l.up })),
+    opened: st.linksOpened, accepted: st.linksAccepted, failed: st.linksFailed, idleClosed: st.linksIdleClosed,
+    refusedNotMember: st.linksRefusedNotMember, refusedUnidentified: st.linksRefusedUnidentified,
+    packetsIn: st.linkPacketsIn, packetsDropped: st.linkPacketsDropped,
+  };
 }

@@ -138,6 +138,10 @@ export class QuorumService {
       this.#schedule();
     }));
     this.#offs.push(this.#store.onAppend((e) => this.#onLogEntry(e)));
+    // Interfaces that came up before this service registered its link destination announced without it:
+    // members beyond non-quorum relays learn its path from this announce (and from every later one).
+    const linkDest = this.app.linkDestination;
+    if (linkDest !== null) this.#node.run((t) => this.#node.engine.announce(linkDest, t));
     const m = this.machine.currentMembership();
     this.#log.log("info", "quorum started", {
       membership: m === null ? "none" : `${toHex(m.id)} v${m.version}`,
