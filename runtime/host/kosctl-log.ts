@@ -3,8 +3,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { CliError, flagString, parseArgs, type ParsedArgs } from "./cli.js";
-import { ControlError, controlRequest } from "./control.js";
-import { defaultDataDir } from "./datadir.js";
+import { COMMON, COMMON_BOOL, LONG_MS, call, print } from "./kosctl-common.js";
 import { mqttStatusText } from "./kosctl-mqtt.js";
 
 const HELP = `usage: kosctl log <command> [options]
@@ -25,31 +24,11 @@ commands:
 options: --socket PATH | --data-dir DIR (which kosd), --json (machine-readable output)
 `;
 
-const COMMON = ["socket", "data-dir", "json", "help", "h"];
-const COMMON_BOOL = ["json", "help", "h"];
-const LONG_MS = 3_600_000;
 
 type Row = Record<string, any>;
 
-function socketPath(args: ParsedArgs): string {
-  const explicit = flagString(args, "socket") ?? process.env["KOS_CONTROL_SOCKET"];
-  if (explicit !== undefined) return explicit;
-  return path.join(flagString(args, "data-dir") ?? defaultDataDir(), "kosd.sock");
-}
 
-async function call(args: ParsedArgs, cmd: string, body: Record<string, unknown>, timeoutMs: number, onProgress?: (p: Record<string, unknown>) => void): Promise<any> {
-  try {
-    return await controlRequest(socketPath(args), cmd, body, { timeoutMs, ...(onProgress ? { onProgress } : {}) });
-  } catch (e) {
-    if (e instanceof ControlError) throw new CliError(e.message);
-    throw e;
-  }
-}
 
-function print(args: ParsedArgs, value: unknown, text: () => string): number {
-  process.stdout.write(args.flags.has("json") ? JSON.stringify(value, null, 2) + "\n" : text());
-  return 0;
-}
 
 function positiveInt(args: ParsedArgs, name: string, max: number): number | undefined {
   const v = flagString(args, name);

@@ -1,28 +1,12 @@
 // kosctl status, path, probe, announce and cp: the operator's view of a running kosd, over its control socket.
 import * as path from "node:path";
 import { CliError, flagString, parseArgs } from "./cli.js";
-import { ControlError, controlRequest } from "./control.js";
-import { defaultDataDir } from "./datadir.js";
+import { COMMON, COMMON_BOOL, call, print as out } from "./kosctl-common.js";
 import { proposalLine } from "./kosctl-vote.js";
 import { mqttStatusText } from "./kosctl-mqtt.js";
 
-function socketPath(args: ReturnType<typeof parseArgs>): string {
-  const explicit = flagString(args, "socket") ?? process.env["KOS_CONTROL_SOCKET"];
-  if (explicit !== undefined) return explicit;
-  return path.join(flagString(args, "data-dir") ?? defaultDataDir(), "kosd.sock");
-}
 
-async function call(args: ReturnType<typeof parseArgs>, cmd: string, body: Record<string, unknown>, timeoutMs: number, onProgress?: (p: Record<string, unknown>) => void): Promise<unknown> {
-  try {
-    return await controlRequest(socketPath(args), cmd, body, { timeoutMs, ...(onProgress ? { onProgress } : {}) });
-  } catch (e) {
-    if (e instanceof ControlError) throw new CliError(e.message);
-    throw e;
-  }
-}
 
-const COMMON = ["socket", "data-dir", "json", "help", "h"];
-const COMMON_BOOL = ["json", "help", "h"];
 
 function seconds(args: ReturnType<typeof parseArgs>, name: string, dflt: number): number {
   const v = flagString(args, name);
@@ -38,10 +22,6 @@ function destinationArg(text: string | undefined, what = "destination hash"): st
   return clean.toLowerCase();
 }
 
-function out(args: ReturnType<typeof parseArgs>, value: unknown, text: () => string): number {
-  process.stdout.write(args.flags.has("json") ? JSON.stringify(value, null, 2) + "\n" : text());
-  return 0;
-}
 
 export async function statusCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, COMMON, COMMON_BOOL);
