@@ -62,6 +62,8 @@ export interface QuorumSetup {
   machine?: { haveMinIntervalMs?: number; haveMaxIntervalMs?: number; responseJitterMs?: number; skewMs?: number };
   /** Gossip over links to members beyond relays that do not run quorum (default true, as kosd). */
   links?: boolean;
+  /** Path requests for members' link destinations never heard announced (default true, as kosd). */
+  pathRequests?: boolean;
 }
 
 export interface ProposeSpec {
@@ -337,6 +339,7 @@ export class QuorumNode implements HostedApp {
       persist: (proposalId, vote): "deferred" | void => this.#persist(app, proposalId, vote),
       onEvent: (e) => this.#onEvent(app, e),
       ...(this.q.setup.links === false ? { links: false } : {}),
+      ...(this.q.setup.pathRequests === false ? { pathRequests: false } : {}),
     });
     this.app = app;
     app.tick(nowMs);

@@ -12,7 +12,10 @@
 // and identifies on it with its node identity; the responder takes only members of its current membership
 // (others are closed and counted, as are links left unidentified past a grace). Each gossip message is one
 // link packet; the machine sees the link as a peer (its id in hex) and deduplicates as for broadcasts. Links
-// close once no proposal is open and they were idle a while; failed opens back off per member.
+// close once no proposal is open and they were idle a while; failed opens back off per member. A member
+// whose link destination never reached us by announce, and whose vote on a proposal undecided a while has not
+// reached us either, is asked for with a path request (the membership gives its identity, so the destination
+// hash), rate-limited per destination and per round; the path response opens the way.
 //
 // Both hosts use this: kosd (runtime/host) with a durable vote journal, the simulator (hil/sim) with an
 // in-memory one. The host feeds the engine's events in (onEngineEvent), calls tick() when nextDeadlineMs()
@@ -46,6 +49,24 @@ export const QUORUM_LINK_LIMITS = {
   /** After a link to a member failed, wait this long before the next try, doubling up to the max. */
   retryMinMs: 15_000,
   retryMaxMs: 600_000,
+  /**
+   * A member whose link destination has no known path (its announce never reached us) is asked for with a path
+   * request while a proposal is open: at most once per this per destination, doubling up to the max, and at
+   * most pathRequestsMax times per destination from the moment a proposal opens (after none was open) until
+   * its path is known.
+   */
+  pathRequestMinMs: 30_000,
+  /**
+   * Asking starts only once a proposal we know has gone this long without a certificate, and only for members
+   * whose vote on it has not reached us: broadcast gossip decides most proposals (a LoRa mesh where every node
+   * runs quorum) before any link is needed, and a burst of requests from every member for every other would
+   * crowd a slow channel (the simulator's LoRa safety runs missed deadlines with it).
+   */
+  pathRequestDelayMs: 10_000,
+  /** Requests per upkeep round (every checkEveryMs), so that many unknown members are asked for in a trickle. */
+  pathRequestsPerCheck: 1,
+  pathRequestMaxMs: 600_000,
+  pathRequestsMax: 6,
 } as const;
 
 /** The quorum link destination of a member (by its public key's identity hash). */
@@ -75,6 +96,8 @@ export interface QuorumAppOptions {
   afterAsyncPersist?(): void;
   /** Gossip over links to members beyond non-quorum relays (default true; false: broadcasts only). */
   links?: boolean;
+  /** Ask the network for the path to members' link destinations we never heard announced (default true, with links). */
+  pathRequests?: boolean;
 }
 
 export interface QuorumAppStats {
@@ -95,6 +118,8 @@ export interface QuorumAppStats {
   /** Messages received on quorum links; dropped before the machine (on a link never identified as a member, or past the hold). */
   linkPacketsIn: number;
   linkPacketsDropped: number;
+  /** Path requests sent for members' link destinations with no known path (refused by the engine: not counted). */
+  pathRequests: number;
 }
 
 interface QuorumLink {
@@ -119,6 +144,7 @@ export class QuorumApp {
   readonly stats: QuorumAppStats = {
     packetsOut: 0, packetsRefused: 0, packetsIn: 0, persistFailures: 0, linksOpened: 0, linksAccepted: 0, linksFailed: 0,
     linksRefusedNotMember: 0, linksRefusedUnidentified: 0, linksIdleClosed: 0, linkPacketsIn: 0, linkPacketsDropped: 0,
+    pathRequests: 0,
   };
   readonly #o: QuorumAppOptions;
   #known = new Set<number>();
@@ -127,6 +153,12 @@ export class QuorumApp {
   readonly #links = new Map<string, QuorumLink>();
   /** Per member (public key hex): when we may try a link again, and the wait after the next failure. */
   readonly #retry = new Map<string, { atMs: number; waitMs: number }>();
+  /** Per member (public key hex) whose link destination has no known path: when we may ask again, the wait after that, asks so far. */
+  readonly #pathAsks = new Map<string, { atMs: number; waitMs: number; count: number }>();
+  /** A proposal was open at the last upkeep (a new one after none resets the path request counts). */
+  #wasOpen = false;
+  /** Proposals we learned (hex id) and when: path requests wait until one has gone undecided a while. */
+  readonly #undecided = new Map<string, { id: Bytes; sinceMs: number; voters: Set<number> }>();
   #nextCheckMs = Infinity;
 
   constructor(o: QuorumAppOptions) {
@@ -240,7 +272,12 @@ export class QuorumApp {
     const listener = this.#o.onEvent;
     for (const e of m.takeEvents()) {
       // A proposal we just learned may need links to far members: look now rather than at the next check.
-      if (e.type === "proposal" && this.linkDestination !== null) this.#nextCheckMs = Math.min(this.#nextCheckMs, nowMs);
+      if (e.type === "proposal" && this.linkDestination !== null) {
+        this.#nextCheckMs = Math.min(this.#nextCheckMs, nowMs);
+        if (this.#o.pathRequests !== false && !this.#undecided.has(toHex(e.proposal.id))) this.#undecided.set(toHex(e.proposal.id), { id: e.proposal.id, sinceMs: nowMs, voters: new Set() });
+      }
+      // A member whose vote reached us (by broadcast or link) needs no path.
+      if (e.type === "vote") this.#undecided.get(toHex(e.proposalId))?.voters.add(e.voter);
       listener?.(e);
     }
     if (nowMs >= this.#nextCheckMs) this.#upkeep(nowMs);
@@ -381,7 +418,17 @@ export class QuorumApp {
         this.#close(key, l, nowMs);
       }
     }
-    if (open && m !== null) this.#openLinks(m.identities.map((i) => ({ key: toHex(i.publicKey), hash: i.hash })), nowMs);
+    if (open && !this.#wasOpen) for (const a of this.#pathAsks.values()) {
+      a.count = 0;
+      a.waitMs = QUORUM_LINK_LIMITS.pathRequestMinMs;
+    }
+    this.#wasOpen = open;
+    for (const k of this.#pathAsks.keys()) if (!members.has(k)) this.#pathAsks.delete(k);
+    if (open && m !== null) {
+      const ids = m.identities.map((i) => ({ key: toHex(i.publicKey), hash: i.hash }));
+      this.#openLinks(ids, nowMs);
+      if (this.#o.pathRequests !== false) this.#requestPaths(ids, nowMs);
+    }
     if (open || this.#links.size > 0) this.#nextCheckMs = nowMs + QUORUM_LINK_LIMITS.checkEveryMs;
     for (const l of this.#links.values()) if (!l.outgoing && !l.up) this.#nextCheckMs = Math.min(this.#nextCheckMs, l.openedAtMs + QUORUM_LINK_LIMITS.identifyGraceMs);
   }
@@ -401,7 +448,7 @@ export class QuorumApp {
       if (mem.key === self || linked.has(mem.key) || (this.#retry.get(mem.key)?.atMs ?? 0) > nowMs) continue;
       const dest = quorumLinkDestination(mem.hash);
       const hops = engine.transport.hopsTo(dest);
-      // Unknown path: nothing to open yet (its announce brings us back here). One hop: broadcasts reach it.
+      // Unknown path: nothing to open yet (#requestPaths asks; the answer brings us back here). One hop: broadcasts reach it.
       if (hops === null || hops <= 1 || engine.known.recall(dest) === null) continue;
       far.push({ key: mem.key, dest, hops });
     }
@@ -413,6 +460,40 @@ export class QuorumApp {
         continue;
       }
       this.#links.set(toHex(r.value), { id: r.value, outgoing: true, member: f.key, up: false, openedAtMs: nowMs, lastMs: nowMs, heard: false, held: [] });
+    }
+  }
+
+  /**
+   * Members whose link destination we never heard announced (a relay may know it: the membership gives us the
+   * identity, so the hash): once a proposal has gone undecided a while, ask for the path, rate-limited per
+   * destination and per round. The path response is an announce, which brings upkeep back here and the link opens.
+   */
+  #requestPaths(members: Array<{ key: string; hash: Bytes }>, nowMs: number): void {
+    const engine = this.#o.engine;
+    const self = toHex(engine.identity.publicKey);
+    const L = QUORUM_LINK_LIMITS;
+    // Members still unheard on a proposal that has gone undecided a while (by index in the membership).
+    const unheard = new Set<number>();
+    for (const [k, u] of this.#undecided) {
+      if (this.#o.machine.view(u.id)?.status !== "pending") this.#undecided.delete(k);
+      else if (nowMs - u.sinceMs >= L.pathRequestDelayMs) for (let i = 0; i < members.length; i++) if (!u.voters.has(i)) unheard.add(i);
+    }
+    let sent = 0;
+    for (const [i, mem] of members.entries()) {
+      if (mem.key === self || !unheard.has(i) || sent >= L.pathRequestsPerCheck) continue;
+      const dest = quorumLinkDestination(mem.hash);
+      if (engine.transport.hopsTo(dest) !== null && engine.known.recall(dest) !== null) {
+        this.#pathAsks.delete(mem.key);
+        continue;
+      }
+      const a = this.#pathAsks.get(mem.key) ?? { atMs: 0, waitMs: L.pathRequestMinMs, count: 0 };
+      this.#pathAsks.set(mem.key, a);
+      if (nowMs < a.atMs || a.count >= L.pathRequestsMax) continue;
+      a.count++;
+      a.atMs = nowMs + a.waitMs;
+      a.waitMs = Math.min(L.pathRequestMaxMs, a.waitMs * 2);
+      sent++;
+      if (engine.requestPath(dest, nowMs)) this.stats.pathRequests++;
     }
   }
 

@@ -74,9 +74,10 @@ export function quorumStatusText(q: Record<string, any>): string {
   t += `    Traffic : ${q["stats"]["messagesIn"]} in, ${q["stats"]["messagesOut"]} out; ${q["stats"]["certificates"]} certificate(s), ${q["stats"]["equivocations"]} equivocation(s)\n`;
   if (drops.length > 0) t += `    Drops   : ${drops.map(([k, n]) => `${k} ${n}`).join(", ")}\n`;
   const l = q["links"] as Record<string, any> | undefined;
-  if (l !== undefined && (l["open"].length > 0 || l["opened"] > 0 || l["accepted"] > 0 || l["refusedNotMember"] > 0 || l["refusedUnidentified"] > 0)) {
+  if (l !== undefined && (l["open"].length > 0 || l["opened"] > 0 || l["accepted"] > 0 || l["refusedNotMember"] > 0 || l["refusedUnidentified"] > 0 || l["pathRequests"] > 0)) {
     t += `    Links   : ${l["open"].filter((x: Record<string, any>) => x["up"]).length} up to far members; ${l["opened"]} opened, ${l["accepted"]} accepted, ${l["failed"]} failed, ` +
-      `${l["refusedNotMember"] + l["refusedUnidentified"]} refused (${l["refusedNotMember"]} not a member, ${l["refusedUnidentified"]} unidentified)\n`;
+      `${l["refusedNotMember"] + l["refusedUnidentified"]} refused (${l["refusedNotMember"]} not a member, ${l["refusedUnidentified"]} unidentified)` +
+      `${(l["pathRequests"] ?? 0) > 0 ? `, ${l["pathRequests"]} path request(s)` : ""}\n`;
   }
   t += `    Journal : ${q["journal"]["votes"]} own vote(s) in ${q["journal"]["file"]}\n`;
   return t;

@@ -301,6 +301,6 @@ function linksJson(s: QuorumService): Record<string, unknown> {
     open: s.app.links().map((l) => ({ link: l.linkId, direction: l.outgoing ? "out" : "in", member: l.member, up: l.up })),
     opened: st.linksOpened, accepted: st.linksAccepted, failed: st.linksFailed, idleClosed: st.linksIdleClosed,
     refusedNotMember: st.linksRefusedNotMember, refusedUnidentified: st.linksRefusedUnidentified,
-    packetsIn: st.linkPacketsIn, packetsDropped: st.linkPacketsDropped,
+    packetsIn: st.linkPacketsIn, packetsDropped: st.linkPacketsDropped, pathRequests: st.pathRequests,
   };
 }

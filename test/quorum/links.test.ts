@@ -16,12 +16,15 @@ import { Simulator } from "../../hil/sim/sim.js";
 
 const base = { respondToProbes: false, lora: null, position: [0, 0] as const, startMs: 0, announceOnStart: true, announceIntervalMs: null, persistIntervalMs: 600_000, fileReceiver: false };
 
-/** m0 —(a)— relay —(b)— m1, and optionally m2 next to m0 on segment a; the relay is a transport node without quorum. */
-function setup(seed: number, links: boolean, third = false) {
+/**
+ * m0 —(a)— relay —(b)— m1, and optionally m2 next to m0 on segment a; the relay is a transport node without quorum.
+ * `late` boots m0 (or m1, with startMs huge: never) after the others' announces went by.
+ */
+function setup(seed: number, links: boolean, third = false, late: { m0StartMs?: number; m1StartMs?: number; pathRequests?: boolean } = {}) {
   const nodes: NodeSpec[] = [
-    { ...base, name: "m0", transport: false, wired: ["a"] },
+    { ...base, name: "m0", transport: false, wired: ["a"], startMs: late.m0StartMs ?? 0 },
     { ...base, name: "relay", transport: true, wired: ["a", "b"] },
-    { ...base, name: "m1", transport: false, wired: ["b"] },
+    { ...base, name: "m1", transport: false, wired: ["b"], startMs: late.m1StartMs ?? 0 },
     ...(third ? [{ ...base, name: "m2", transport: false, wired: ["a"] }] : []),
   ];
   const sim = new Simulator({
@@ -29,7 +32,8 @@ function setup(seed: number, links: boolean, third = false) {
     wired: [{ name: "a", delayMs: 10, lossProbability: 0, bitrateBps: 1_000_000 }, { name: "b", delayMs: 10, lossProbability: 0, bitrateBps: 1_000_000 }],
   });
   const members = third ? ["m0", "m1", "m2"] : ["m0", "m1"];
-  const q = new QuorumSim(sim, { members, threshold: members.length, relays: [], vote: "yes", voteDelayMs: 500, fsyncMs: 0, links });
+  const q = new QuorumSim(sim, { members, threshold: members.length, relays: [], vote: "yes", voteDelayMs: 500, fsyncMs: 0, links,
+    ...(late.pathRequests === false ? { pathRequests: false } : {}) });
   return { sim, q };
 }
 
@@ -138,4 +142,80 @@ test("a non-member's link is refused and counted; an unidentified one is closed 
   const malformed = (app.machine.stats.dropped["malformed"] ?? 0) - (before["malformed"] ?? 0);
   assert.ok(malformed >= 4, `malformed messages counted (${JSON.stringify(app.machine.stats.dropped)})`);
   assert.equal(q.firstCertificates(q.proposal("p")!.proposal!.id).size, 2, "both still certified");
+});
+
+/** m0 boots at 20 s, well after m1's announce (and the relay's rebroadcasts of it) went by; m0 proposes at 25 s. */
+function lateBoot(seed: number, pathRequests: boolean) {
+  const { sim, q } = setup(seed, true, false, { m0StartMs: 20_000, pathRequests });
+  sim.at(25_000, () => void q.propose({ name: "p", node: "m0", lifetimeMs: 60_000 }));
+  sim.run(25_000 + 60_000 + 10_000);
+  assert.deepEqual(sim.bugs, [], `seed ${seed}: no node threw`);
+  const rec = q.proposal("p")!;
+  assert.ok(rec.proposal !== null, `seed ${seed}: proposed (${rec.error})`);
+  return { sim, q, rec, first: q.firstCertificates(rec.proposal.id) };
+}
+
+test("a member whose link destination never reached us by announce is found by a path request, answered by the relay", () => {
+  for (const seed of [1, 2, 3]) {
+    const { sim, q, rec, first } = lateBoot(seed, true);
+    const m0 = q.nodes.get("m0")!.app!;
+    const m1Link = quorumLinkDestination(sim.node("m1").identity.hash);
+    for (const name of ["m0", "m1"]) {
+      const c = first.get(name);
+      assert.ok(c !== undefined, `seed ${seed}: ${name} certified`);
+      assert.ok(c.atMs <= rec.deadlineMs, `seed ${seed}: ${name} certified by the deadline`);
+      assert.ok(verifyCertificate(c.certificate, q.membership).ok);
+    }
+    // One request (the answer came at once), the relay answered it from its path table, and m0's link carried the decision.
+    assert.equal(m0.stats.pathRequests, 1, `seed ${seed}: one path request`);
+    assert.ok(sim.node("relay").engine!.transport.stats.totals.pathResponsesSent >= 1, `seed ${seed}: the relay answered it`);
+    assert.equal(sim.node("m0").engine!.transport.hopsTo(m1Link), 2, `seed ${seed}: m0 knows the path now`);
+    assert.equal(m0.stats.linksOpened, 1, `seed ${seed}: m0 opened the link`);
+    assert.equal(q.nodes.get("m1")!.app!.stats.pathRequests, 0, `seed ${seed}: m1 heard m0's announce: nothing to ask`);
+  }
+});
+
+test("with path requests off, the same late member never learns the far member's link destination and nobody certifies", () => {
+  for (const seed of [1, 2]) {
+    const { sim, q, first } = lateBoot(seed, false);
+    assert.equal(first.size, 0, `seed ${seed}: nobody certified`);
+    assert.equal(q.nodes.get("m0")!.app!.stats.pathRequests, 0);
+    assert.equal(sim.node("m0").engine!.transport.hopsTo(quorumLinkDestination(sim.node("m1").identity.hash)), null, `seed ${seed}: no path to m1's link destination`);
+  }
+});
+
+test("path requests for a member nobody knows are spaced, back off and stop at the bound; none while no proposal is open", () => {
+  // m1 never boots: nobody can answer. A proposal open for an hour, an hour with none open, then a short one.
+  const L = QUORUM_LINK_LIMITS;
+  const { sim, q } = setup(6, true, false, { m1StartMs: 1e12 });
+  const asked: number[] = [];
+  const m0 = sim.node("m0");
+  const secondAtMs = 15_000 + 2 * 3_600_000;
+  sim.at(15_000, () => void q.propose({ name: "p1", node: "m0", lifetimeMs: 3_600_000 }));
+  sim.at(secondAtMs, () => void q.propose({ name: "p2", node: "m0", lifetimeMs: 120_000 }));
+  for (let t = 15_000; t <= secondAtMs + 200_000; t += 1_000) {
+    sim.at(t, () => {
+      const n = q.nodes.get("m0")!.app!.stats.pathRequests;
+      while (asked.length < n) asked.push(sim.nowMs);
+    });
+  }
+  sim.run(secondAtMs + 200_000);
+  assert.deepEqual(sim.bugs, []);
+  const first = asked.filter((t) => t < secondAtMs);
+  const second = asked.filter((t) => t >= secondAtMs);
+  // Unbounded, the hour would hold 10 requests (30 s doubling to 10 min); the bound stops it at pathRequestsMax.
+  assert.equal(first.length, L.pathRequestsMax, `bounded: ${first.join(", ")}`);
+  assert.ok(first[0]! >= 15_000 + L.pathRequestDelayMs && first[0]! <= 15_000 + L.pathRequestDelayMs + L.checkEveryMs + 1_000, `the first request went out once the proposal had gone undecided a while (${first[0]})`);
+  for (const run of [first, second]) {
+    for (let i = 1; i < run.length; i++) {
+      const gap = run[i]! - run[i - 1]!;
+      const want = Math.min(L.pathRequestMaxMs, L.pathRequestMinMs * 2 ** (i - 1));
+      assert.ok(gap >= want && gap <= want + L.checkEveryMs + 1_000, `request ${i} came ${gap} ms after the one before (want ${want})`);
+    }
+  }
+  assert.ok(first.at(-1)! < 15_000 + 3_600_000, "none after the first proposal closed");
+  // A proposal opening after none was open asks again, from the shortest wait: 0, 30, 90 s after the delay, within its 120 s.
+  assert.equal(second.length, 3, `the second proposal asked again: ${second.join(", ")}`);
+  assert.ok(second[0]! <= secondAtMs + L.pathRequestDelayMs + L.checkEveryMs + 1_000);
+  assert.equal(m0.engine!.transport.stats.totals.pathRequestsSent, asked.length, "every request the app counted went on the air");
 });
