@@ -16,7 +16,15 @@ export interface Logger {
   log(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
 }
 
+/** Deferred work: `after(ms, fn)` runs fn once, ms from now (0: as soon as the current I/O callbacks are done). */
+export interface Timers {
+  after(ms: number, fn: () => void): void;
+}
+
+// The system's clock and timers. The only place the wall clock and Node's timers are read for the cores;
+// every core takes them as options, and hosts (runtime/host, the simulator) pass their own.
 export const systemClock: Clock = { nowMs: () => Date.now() };
+export const systemTimers: Timers = { after: (ms, fn) => void (ms > 0 ? setTimeout(fn, ms) : setImmediate(fn)) };
 
 /**
  * The operating system's CSPRNG, drawn 4 KiB at a time: one getrandom() call per IV costs more than the

@@ -6,12 +6,15 @@
 // committer refuses everything until the store is reopened; recovery then drops the torn tail.
 import * as path from "node:path";
 import type { Bytes } from "../core/bytes.js";
+import type { Timers } from "../core/ports.js";
 import { SEGMENT_HEADER_BYTES, encodeSegmentHeader, frameInto, recordBytes, segmentName, type RecordType } from "./format.js";
 import { LogStoreError, fdatasync, fsyncDir, ioError, writeAll, type LogFs } from "./fsio.js";
 import type { Location } from "./index.js";
 import type { SegmentInfo } from "./reader.js";
 
 export interface CommitOptions {
+  /** Where the commit window is waited out. */
+  timers: Timers;
   segmentMaxBytes: number;
   commitWindowMs: number;
   maxBatchBytes: number;
@@ -91,9 +94,7 @@ export class GroupCommit<T> {
   #schedule(): void {
     if (this.#committing || this.#scheduled) return;
     this.#scheduled = true;
-    const run = (): void => void this.#commit();
-    if (this.opts.commitWindowMs > 0) setTimeout(run, this.opts.commitWindowMs);
-    else setImmediate(run);
+    this.opts.timers.after(this.opts.commitWindowMs, () => void this.#commit());
   }
 
   async #commit(): Promise<void> {

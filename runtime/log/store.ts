@@ -14,7 +14,7 @@
 // memory bound of the index: index.ts.
 import * as path from "node:path";
 import { equal, toHex, type Bytes } from "../core/bytes.js";
-import { systemClock, silentLogger, type Clock, type Logger } from "../core/ports.js";
+import { systemClock, systemTimers, silentLogger, type Clock, type Logger, type Timers } from "../core/ports.js";
 import type { Identity } from "../crypto/identity.js";
 import { createEntry, decodeEntry, verifyEntry, type LogEntry } from "./entry.js";
 import { GroupCommit, createSegment, type CommitOptions } from "./commit.js";
@@ -46,6 +46,8 @@ export interface LogStoreOptions {
   dir: string;
   logger?: Logger;
   clock?: Clock;
+  /** Where the group-commit window is waited out (the host's timers; Node's by default). */
+  timers?: Timers;
   /** File-system calls (tests inject faults here). */
   fs?: LogFs;
   segmentMaxBytes?: number;
@@ -102,6 +104,7 @@ export class LogStore extends LogReads {
     this.recovery = recovered.report;
     this.#segments = segments;
     const commitOpts: CommitOptions = {
+      timers: opts.timers ?? systemTimers,
       segmentMaxBytes: opts.segmentMaxBytes ?? STORE_DEFAULTS.segmentMaxBytes,
       commitWindowMs: opts.commitWindowMs ?? STORE_DEFAULTS.commitWindowMs,
       maxBatchBytes: opts.maxBatchBytes ?? STORE_DEFAULTS.maxBatchBytes,
