@@ -8,8 +8,8 @@
 // (finding, connecting, subscribing), takes writes (queued and sent in order, in whatever pieces its medium
 // needs), reports received bytes and, once, that it was lost; it never throws out of a callback, and open()
 // rejects with an RNodeError (port-missing: no such radio; port-open-failed: it would not connect).
-import { KissDecoder } from "../../runtime/wire/kiss.js";
-import { decodeDeviceFrame, RNodeError, type DeviceEvent } from "./protocol.js";
+import { DeviceStream } from "./device-stream.js";
+import { RNodeError, type DeviceEvent } from "./protocol.js";
 
 export interface CarrierHandlers {
   /** Bytes from the radio, in order. */
@@ -58,34 +58,28 @@ export interface CarrierLinkHandlers {
   lost(error: RNodeError): void;
 }
 
-interface Waiter {
-  match: (e: DeviceEvent) => unknown;
-  resolve: (v: unknown) => void;
-  reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
-}
 
-/** Longest frame a radio sends (CMD_DISP_READ: 1024 bytes), with room to spare. */
-const MAX_DEVICE_FRAME_BYTES = 1100;
 
 /** One opening of a carrier, seen as the driver's link: the SerialLink behaviour over any RNodeCarrier. */
 export class CarrierLink implements RNodeLink {
-  lastRxMs = performance.now();
+  /** performance.now() of the last byte received. */
+  get lastRxMs(): number {
+    return this.stream.lastRxMs;
+  }
   /** A carrier has no modem lines. */
   readonly modemLines = "left" as const;
-  private readonly decoder = new KissDecoder({ maxFrameLength: MAX_DEVICE_FRAME_BYTES });
-  private waiters: Waiter[] = [];
   private opened = false;
+  private readonly stream: DeviceStream;
   private closed = false;
   private closing: Promise<void> | null = null;
-  private skipped = 0;
-  private oversize = 0;
 
   constructor(
     private readonly carrier: RNodeCarrier,
-    private readonly options: CarrierLinkOptions,
+    options: CarrierLinkOptions,
     private readonly handlers: CarrierLinkHandlers,
-  ) {}
+  ) {
+    this.stream = new DeviceStream(options.partialFrameTimeoutMs, handlers);
+  }
 
   get isClosed(): boolean {
     return this.closed;
@@ -109,29 +103,14 @@ export class CarrierLink implements RNodeLink {
 
   /** Resolves with the first event `match` maps to something other than undefined; rejects on timeout or close. */
   waitFor<T>(match: (e: DeviceEvent) => T | undefined, timeoutMs: number, onTimeout: () => RNodeError): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      if (this.closed) return reject(new RNodeError("port-lost", "link closed"));
-      const w: Waiter = {
-        match,
-        resolve: resolve as (v: unknown) => void,
-        reject,
-        timer: setTimeout(() => {
-          this.waiters = this.waiters.filter((x) => x !== w);
-          reject(onTimeout());
-        }, timeoutMs),
-      };
-      this.waiters.push(w);
-    });
+    return this.stream.waitFor(match, timeoutMs, onTimeout);
   }
 
   /** Writes `tail` (best effort), then closes the carrier. Idempotent. */
   close(tail?: Uint8Array): Promise<void> {
     if (this.closing !== null) return this.closing;
     this.closed = true;
-    for (const w of this.waiters.splice(0)) {
-      clearTimeout(w.timer);
-      w.reject(new RNodeError("port-lost", "link closed"));
-    }
+    this.stream.end();
     this.closing = this.carrier.close(this.opened ? tail : undefined).catch(() => undefined);
     return this.closing;
   }
@@ -143,31 +122,6 @@ export class CarrierLink implements RNodeLink {
   }
 
   private onData(d: Uint8Array): void {
-    if (this.closed) return;
-    const now = performance.now();
-    if (now - this.lastRxMs > this.options.partialFrameTimeoutMs && this.decoder.bufferedBytes > 0) {
-      this.decoder.reset();
-      this.handlers.drop("kiss-timeout", 1);
-    }
-    this.lastRxMs = now;
-    const frames = this.decoder.push(d);
-    const st = this.decoder.stats;
-    if (st.skippedBytes > this.skipped) this.handlers.drop("garbage-bytes", st.skippedBytes - this.skipped);
-    if (st.dropped.oversize > this.oversize) this.handlers.drop("oversize", st.dropped.oversize - this.oversize);
-    this.skipped = st.skippedBytes;
-    this.oversize = st.dropped.oversize;
-    for (const f of frames) {
-      if (this.closed) return;
-      const e = decodeDeviceFrame(f);
-      this.handlers.event(e);
-      for (const w of this.waiters) {
-        const v = w.match(e);
-        if (v === undefined) continue;
-        this.waiters = this.waiters.filter((x) => x !== w);
-        clearTimeout(w.timer);
-        w.resolve(v);
-        break;
-      }
-    }
+    if (!this.closed) this.stream.push(d);
   }
 }

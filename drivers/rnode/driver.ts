@@ -282,11 +282,10 @@ export class RNodeDriver extends DriverBase {
     this.linkRealPath = serial ? realPath(this.o.port) : null;
     this.st.device = { detected: false, firmware: null, platform: null, mcu: null, board: null };
     this.phase = "detecting";
-    // handshake.ts names SerialLink but uses only write() and waitFor(), which every RNodeLink has.
-    await detectRadio(link as SerialLink, this.st.device, this.o);
+    await detectRadio(link, this.st.device, this.o);
     if (this.link !== link) return;
     this.phase = "configuring";
-    await configureRadio(link as SerialLink, this.o);
+    await configureRadio(link, this.o);
     if (this.link !== link) return;
     this.phase = "up";
     this.connections++;

@@ -3,7 +3,7 @@
 // RNodeInterface.validateRadioState, which compares the reports sent before the radio applied them).
 import { KISS_CMD } from "../../runtime/wire/kiss.js";
 import { airtimeLimitToWire, expectedAirtimeLimitReport, rnodeCommand as cmd, RNODE_PROTOCOL, RNodeError, type DeviceEvent, type RadioSetting } from "./protocol.js";
-import type { SerialLink } from "./serial-link.js";
+import type { RNodeLink } from "./carrier.js";
 
 export interface DeviceInfo {
   detected: boolean;
@@ -35,7 +35,7 @@ const BOARD_WAIT_MS = 250;
  * Sends detect, firmware version, platform, MCU and board requests every detectRetryMs until the radio has
  * answered the first four (the driver fills `device` from the events); then checks the firmware version.
  */
-export async function detectRadio(link: SerialLink, device: DeviceInfo, o: RadioConfig): Promise<void> {
+export async function detectRadio(link: RNodeLink, device: DeviceInfo, o: RadioConfig): Promise<void> {
   const deadline = performance.now() + o.detectTimeoutMs;
   const complete = (): boolean => device.detected && device.firmware !== null && device.platform !== null && device.mcu !== null;
   const retry = new RNodeError("detect-timeout", "retry");
@@ -58,7 +58,7 @@ export async function detectRadio(link: SerialLink, device: DeviceInfo, o: Radio
 }
 
 /** Sends each setting and the airtime limits, turns the radio on, reads everything back and compares. */
-export async function configureRadio(link: SerialLink, o: RadioConfig): Promise<void> {
+export async function configureRadio(link: RNodeLink, o: RadioConfig): Promise<void> {
   const ask = (setting: RadioSetting, bytes: Uint8Array): Promise<number> => {
     const reply = link.waitFor((e) => (e.kind === "setting" && e.setting === setting ? e.value : undefined), o.commandTimeoutMs, () =>
       new RNodeError("command-timeout", `${o.port}: no ${setting} report within ${o.commandTimeoutMs} ms`, setting));

@@ -19,8 +19,8 @@
 // high it would spin in its USB write loop until a host drained it). A PTY has no modem lines: setting them
 // fails with ENOTTY and is recorded as "unsupported".
 import type { SerialPort } from "serialport";
-import { KissDecoder } from "../../runtime/wire/kiss.js";
-import { decodeDeviceFrame, RNodeError, type DeviceEvent } from "./protocol.js";
+import { DeviceStream } from "./device-stream.js";
+import { RNodeError, type DeviceEvent } from "./protocol.js";
 
 export type ModemLinePolicy = "assert" | "deassert" | "leave";
 
@@ -42,32 +42,25 @@ export interface SerialLinkHandlers {
   lost(error: RNodeError): void;
 }
 
-interface Waiter {
-  match: (e: DeviceEvent) => unknown;
-  resolve: (v: unknown) => void;
-  reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
-}
 
-/** Longest frame a radio sends (CMD_DISP_READ: 1024 bytes), with room to spare. */
-const MAX_DEVICE_FRAME_BYTES = 1100;
 
 export class SerialLink {
   /** performance.now() of the last byte received. */
-  lastRxMs = performance.now();
+  get lastRxMs(): number {
+    return this.stream.lastRxMs;
+  }
   modemLines: "set" | "unsupported" | "left" = "left";
   private port: SerialPort | null = null;
-  private readonly decoder = new KissDecoder({ maxFrameLength: MAX_DEVICE_FRAME_BYTES });
-  private waiters: Waiter[] = [];
+  private readonly stream: DeviceStream;
   private closed = false;
   private closing: Promise<void> | null = null;
-  private skipped = 0;
-  private oversize = 0;
 
   constructor(
     private readonly options: SerialLinkOptions,
     private readonly handlers: SerialLinkHandlers,
-  ) {}
+  ) {
+    this.stream = new DeviceStream(options.partialFrameTimeoutMs, handlers);
+  }
 
   get isClosed(): boolean {
     return this.closed;
@@ -123,29 +116,14 @@ export class SerialLink {
 
   /** Resolves with the first event `match` maps to something other than undefined; rejects on timeout or close. */
   waitFor<T>(match: (e: DeviceEvent) => T | undefined, timeoutMs: number, onTimeout: () => RNodeError): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      if (this.closed) return reject(new RNodeError("port-lost", "link closed"));
-      const w: Waiter = {
-        match,
-        resolve: resolve as (v: unknown) => void,
-        reject,
-        timer: setTimeout(() => {
-          this.waiters = this.waiters.filter((x) => x !== w);
-          reject(onTimeout());
-        }, timeoutMs),
-      };
-      this.waiters.push(w);
-    });
+    return this.stream.waitFor(match, timeoutMs, onTimeout);
   }
 
   /** Writes `tail` (best effort, e.g. radio off), then closes the port. Idempotent. */
   close(tail?: Uint8Array): Promise<void> {
     if (this.closing !== null) return this.closing;
     this.closed = true;
-    for (const w of this.waiters.splice(0)) {
-      clearTimeout(w.timer);
-      w.reject(new RNodeError("port-lost", "link closed"));
-    }
+    this.stream.end();
     const port = this.port;
     this.closing = (async () => {
       if (port === null) return;
@@ -167,32 +145,7 @@ export class SerialLink {
   }
 
   private onData(d: Buffer): void {
-    if (this.closed) return;
-    const now = performance.now();
-    if (now - this.lastRxMs > this.options.partialFrameTimeoutMs && this.decoder.bufferedBytes > 0) {
-      this.decoder.reset();
-      this.handlers.drop("kiss-timeout", 1);
-    }
-    this.lastRxMs = now;
-    const frames = this.decoder.push(new Uint8Array(d.buffer, d.byteOffset, d.length));
-    const st = this.decoder.stats;
-    if (st.skippedBytes > this.skipped) this.handlers.drop("garbage-bytes", st.skippedBytes - this.skipped);
-    if (st.dropped.oversize > this.oversize) this.handlers.drop("oversize", st.dropped.oversize - this.oversize);
-    this.skipped = st.skippedBytes;
-    this.oversize = st.dropped.oversize;
-    for (const f of frames) {
-      if (this.closed) return;
-      const e = decodeDeviceFrame(f);
-      this.handlers.event(e);
-      for (const w of this.waiters) {
-        const v = w.match(e);
-        if (v === undefined) continue;
-        this.waiters = this.waiters.filter((x) => x !== w);
-        clearTimeout(w.timer);
-        w.resolve(v);
-        break;
-      }
-    }
+    if (!this.closed) this.stream.push(new Uint8Array(d.buffer, d.byteOffset, d.length));
   }
 }
 
